@@ -1,0 +1,9 @@
+#include "cli/command.h"
+
+namespace meshctl::cli {
+
+void add_commands(CLI::App& app, const Io& io, Runner& run) {
+  add_version_command(app, io, run);
+}
+
+}  // namespace meshctl::cli

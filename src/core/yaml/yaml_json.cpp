@@ -1,0 +1,289 @@
+#include "core/yaml/yaml_json.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <regex>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace meshctl::core::yaml {
+namespace {
+
+bool is_null_word(std::string_view s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+bool is_true_word(std::string_view s) { return s == "true" || s == "True" || s == "TRUE"; }
+bool is_false_word(std::string_view s) { return s == "false" || s == "False" || s == "FALSE"; }
+
+bool parse_int(std::string_view s, Json& out) {
+  static const std::regex dec("[-+]?[0-9]+"), oct("0o[0-7]+"), hex("0x[0-9a-fA-F]+");
+  const std::string str(s);
+  int base = 10;
+  std::string_view digits = s;
+  if (std::regex_match(str, dec)) {
+    if (digits.front() == '+') digits.remove_prefix(1);
+  } else if (std::regex_match(str, oct)) {
+    base = 8, digits.remove_prefix(2);
+  } else if (std::regex_match(str, hex)) {
+    base = 16, digits.remove_prefix(2);
+  } else {
+    return false;
+  }
+  long long v = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
+  if (ec != std::errc() || p != digits.data() + digits.size()) {
+    // Too large for an integer: YAML still calls it a number.
+    out = std::stod(str);
+    return true;
+  }
+  out = v;
+  return true;
+}
+
+bool parse_float(std::string_view s, Json& out) {
+  static const std::regex num(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  const std::string str(s);
+  if (std::regex_match(str, num)) {
+    out = std::stod(str);
+    return true;
+  }
+  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "+.Inf" || s == "+.INF") {
+    out = INFINITY;  // nlohmann writes non-finite numbers as null in JSON output
+    return true;
+  }
+  if (s == "-.inf" || s == "-.Inf" || s == "-.INF") {
+    out = -INFINITY;
+    return true;
+  }
+  return false;
+}
+
+Json plain_scalar(const std::string& s) {
+  if (is_null_word(s)) return nullptr;
+  if (is_true_word(s)) return true;
+  if (is_false_word(s)) return false;
+  Json n;
+  if (parse_int(s, n) || parse_float(s, n)) return n;
+  return s;
+}
+
+Json convert(const YAML::Node& node, std::string_view source, int first_line) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      // yaml-cpp tags plain scalars "?" and quoted or block scalars "!".
+      if (node.Tag() == "?") return plain_scalar(node.Scalar());
+      if (node.Tag() == "tag:yaml.org,2002:int" || node.Tag() == "!!int") {
+        Json n;
+        if (parse_int(node.Scalar(), n)) return n;
+      }
+      return node.Scalar();
+    case YAML::NodeType::Sequence: {
+      Json arr = Json::array();
+      for (const auto& item : node) arr.push_back(convert(item, source, first_line));
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      Json obj = Json::object();
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) {
+          throw Error(std::string(source) + ":" + std::to_string(kv.first.Mark().line + first_line) +
+                      ": mapping keys must be scalars");
+        }
+        const std::string key = kv.first.Scalar();
+        if (obj.contains(key)) {
+          throw Error(std::string(source) + ":" + std::to_string(kv.first.Mark().line + first_line) +
+                      ": duplicate key \"" + key + "\"");
+        }
+        obj[key] = convert(kv.second, source, first_line);
+      }
+      return obj;
+    }
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return nullptr;
+}
+
+void emit(const Json& v, int indent, std::string& out);
+
+std::string quote_double(std::string_view s) {
+  std::string q = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': q += "\\\""; break;
+      case '\\': q += "\\\\"; break;
+      case '\n': q += "\\n"; break;
+      case '\t': q += "\\t"; break;
+      case '\r': q += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          q += buf;
+        } else {
+          q += static_cast<char>(c);
+        }
+    }
+  }
+  return q + "\"";
+}
+
+std::string scalar_text(const Json& v) {
+  if (v.is_null()) return "null";
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
+    if (std::isnan(d)) return ".nan";
+    return v.dump();
+  }
+  const auto& s = v.get_ref<const std::string&>();
+  return plain_scalar_safe(s) ? s : quote_double(s);
+}
+
+void emit_string_block(const std::string& s, int indent, std::string& out) {
+  // Multi-line text reads best as a literal block; keep the trailing newline exactly.
+  const bool ends_nl = !s.empty() && s.back() == '\n';
+  const bool ends_many = s.size() >= 2 && s[s.size() - 2] == '\n' && ends_nl;
+  out += ends_many ? "|+" : ends_nl ? "|" : "|-";
+  if (!s.empty() && s.front() == ' ') out += "2";
+  out += "\n";
+  std::string_view rest = s;
+  if (ends_nl) rest.remove_suffix(1);
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t nl = rest.find('\n', start);
+    std::string_view line = rest.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    if (!line.empty()) out.append(indent, ' ').append(line);
+    out += "\n";
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+}
+
+bool block_friendly(const std::string& s) {
+  if (s.find('\n') == std::string::npos) return false;
+  for (unsigned char c : s) {
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return false;
+  }
+  // Trailing spaces on a line and a leading blank line do not survive a literal block.
+  return s.find(" \n") == std::string::npos && s.front() != '\n';
+}
+
+void emit_value_after_key(const Json& v, int indent, std::string& out) {
+  if (v.is_object() && !v.empty()) {
+    out += "\n";
+    emit(v, indent + 2, out);
+  } else if (v.is_array() && !v.empty()) {
+    out += "\n";
+    emit(v, indent + 2, out);
+  } else if (v.is_string() && block_friendly(v.get_ref<const std::string&>())) {
+    out += " ";
+    emit_string_block(v.get_ref<const std::string&>(), indent + 2, out);
+  } else if (v.is_object()) {
+    out += " {}\n";
+  } else if (v.is_array()) {
+    out += " []\n";
+  } else {
+    out += " " + scalar_text(v) + "\n";
+  }
+}
+
+void emit(const Json& v, int indent, std::string& out) {
+  const std::string pad(indent, ' ');
+  if (v.is_object()) {
+    if (v.empty()) {
+      out += pad + "{}\n";
+      return;
+    }
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      out += pad + scalar_text(Json(it.key())) + ":";
+      emit_value_after_key(it.value(), indent, out);
+    }
+  } else if (v.is_array()) {
+    if (v.empty()) {
+      out += pad + "[]\n";
+      return;
+    }
+    for (const auto& item : v) {
+      if (item.is_object() && !item.empty()) {
+        // The first key shares the dash's line; the rest line up under it.
+        std::string nested;
+        emit(item, indent + 2, nested);
+        out += pad + "- " + nested.substr(indent + 2);
+      } else if (item.is_array() && !item.empty()) {
+        std::string nested;
+        emit(item, indent + 2, nested);
+        out += pad + "- " + nested.substr(indent + 2);
+      } else if (item.is_string() && block_friendly(item.get_ref<const std::string&>())) {
+        out += pad + "- ";
+        emit_string_block(item.get_ref<const std::string&>(), indent + 2, out);
+      } else {
+        out += pad + "- " + (item.is_object() ? "{}" : item.is_array() ? "[]" : scalar_text(item)) + "\n";
+      }
+    }
+  } else {
+    out += pad + scalar_text(v) + "\n";
+  }
+}
+
+}  // namespace
+
+bool plain_scalar_safe(std::string_view s) {
+  if (s.empty()) return false;
+  const Json typed = plain_scalar(std::string(s));
+  if (!typed.is_string()) return false;  // would read back as a number, bool or null
+  static const std::string_view bad_first = "-?:,[]{}#&*!|>'\"%@` \t";
+  if (bad_first.find(s.front()) != std::string_view::npos) {
+    // "-x", "?x" and ":x" are fine plain scalars when not followed by a space... keep it simple.
+    return false;
+  }
+  if (s.back() == ' ' || s.back() == '\t' || s.back() == ':') return false;
+  if (s.find(": ") != std::string_view::npos || s.find(" #") != std::string_view::npos) return false;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  // YAML 1.1 readers (Kubernetes' among them) take these words as booleans.
+  static const char* yaml11_bools[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+                                       "on", "On", "ON", "off", "Off", "OFF"};
+  for (const char* w : yaml11_bools) {
+    if (s == w) return false;
+  }
+  if (s == "---" || s == "...") return false;
+  return true;
+}
+
+Json parse_document(std::string_view text, std::string_view source, int first_line) {
+  try {
+    return convert(YAML::Load(std::string(text)), source, first_line);
+  } catch (const YAML::Exception& e) {
+    throw Error(std::string(source) + ":" + std::to_string(e.mark.line + first_line) + ": " + e.msg);
+  }
+}
+
+std::vector<Json> parse_stream(std::string_view text, std::string_view source) {
+  std::vector<Json> docs;
+  try {
+    for (const auto& node : YAML::LoadAll(std::string(text))) {
+      if (node.IsNull()) continue;
+      docs.push_back(convert(node, source, 1));
+    }
+  } catch (const YAML::Exception& e) {
+    throw Error(std::string(source) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  return docs;
+}
+
+std::string to_yaml(const Json& value) {
+  std::string out;
+  emit(value, 0, out);
+  return out;
+}
+
+}  // namespace meshctl::core::yaml

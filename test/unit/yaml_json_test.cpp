@@ -1,0 +1,48 @@
+#include <catch2/catch.hpp>
+
+#include "core/error.h"
+#include "core/yaml/yaml_json.h"
+
+using meshctl::core::yaml::Json;
+namespace y = meshctl::core::yaml;
+
+TEST_CASE("plain scalars are typed, quoted scalars stay strings", "[yaml]") {
+  const Json v = y::parse_document("a: 1\nb: \"1\"\nc: true\nd: 'true'\ne: ~\nf: 1.5\ng: hello\nh: 0x1F\n", "t");
+  CHECK(v["a"] == 1);
+  CHECK(v["b"] == "1");
+  CHECK(v["c"] == true);
+  CHECK(v["d"] == "true");
+  CHECK(v["e"].is_null());
+  CHECK(v["f"] == 1.5);
+  CHECK(v["g"] == "hello");
+  CHECK(v["h"] == 31);
+}
+
+TEST_CASE("key order survives a round trip", "[yaml]") {
+  const std::string text = "zeta: 1\nalpha:\n  - b: 2\n    a: 1\n  - x\nmid: \"010\"\n";
+  const Json v = y::parse_document(text, "t");
+  CHECK(y::to_yaml(v) == text);
+}
+
+TEST_CASE("strings that would change type are quoted", "[yaml]") {
+  Json v = Json::object();
+  v["a"] = "true";
+  v["b"] = "8080";
+  v["c"] = "yes";
+  v["d"] = "";
+  v["e"] = "a: b";
+  v["f"] = "line1\nline2\n";
+  const std::string text = y::to_yaml(v);
+  CHECK(y::parse_document(text, "t") == v);
+  CHECK(text.find("f: |\n  line1\n  line2\n") != std::string::npos);
+}
+
+TEST_CASE("malformed YAML names the source and line", "[yaml]") {
+  try {
+    y::parse_document("a: 1\nb: [1, 2\nc: 3\n", "values.yaml", 1);
+    FAIL("no error");
+  } catch (const meshctl::core::Error& e) {
+    CHECK(std::string(e.what()).rfind("values.yaml:", 0) == 0);
+  }
+  CHECK_THROWS_AS(y::parse_document("a: 1\na: 2\n", "dup.yaml"), meshctl::core::Error);
+}
