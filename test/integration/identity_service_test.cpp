@@ -2,6 +2,7 @@
 // token key and tokens; the service answers certify; every refusal has its status and the
 // service keeps serving afterwards.
 #include <openssl/x509v3.h>
+#include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,7 @@
 #include "support/process.h"
 
 using namespace meshctl;
+namespace net = meshctl::core::net;
 using meshctl::test::Process;
 using meshctl::test::run_command;
 using meshctl::test::TempDir;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/error.h"
@@ -68,9 +69,11 @@ int select_certificate(SSL* ssl, void*) {
   return 1;
 }
 
-void json_error(httplib::Response& res, int status, const std::string& check, const std::string& message) {
+// Refusals made by the HTTP layer itself, in the same JSON shape as the certifier's.
+void json_error(httplib::Response& res, int status, const std::string& reason, const std::string& message) {
   res.status = status;
-  res.set_content(nlohmann::json{{"error", message}, {"check", check}, {"reason", check}}.dump(), "application/json");
+  res.set_content(nlohmann::json{{"error", message}, {"check", "request"}, {"reason", reason}}.dump(),
+                  "application/json");
 }
 
 }  // namespace
@@ -134,10 +137,10 @@ int run_identity_server(const IdentityServerOptions& options, std::unique_ptr<co
   api.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     switch (res.status) {
-      case 413: json_error(res, 413, "request", "the request body is larger than the limit"); break;
-      case 404: json_error(res, 404, "request", "unknown path; POST /v1/certify"); break;
-      case 405: json_error(res, 405, "request", "method not allowed; POST /v1/certify"); break;
-      default: json_error(res, res.status, "request", "bad request"); break;
+      case 413: json_error(res, 413, "too_large", "the request body is larger than the limit"); break;
+      case 404: json_error(res, 404, "not_found", "unknown path; POST /v1/certify"); break;
+      case 405: json_error(res, 405, "method", "method not allowed; POST /v1/certify"); break;
+      default: json_error(res, res.status, "bad_request", "bad request"); break;
     }
   });
 
