@@ -47,7 +47,6 @@ Json effective_values(const core::render::ValueSources& sources, bool ha, const 
   if (flags) {
     if (flags->trust_domain) values["identityTrustDomain"] = *flags->trust_domain;
     if (flags->issuance_lifetime) {
-      core::render::parse_duration(*flags->issuance_lifetime, "--identity-issuance-lifetime");
       if (core::render::parse_duration(*flags->issuance_lifetime, "--identity-issuance-lifetime").count() == 0) {
         throw Error("--identity-issuance-lifetime: must be longer than zero");
       }

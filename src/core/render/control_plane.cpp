@@ -1,6 +1,6 @@
 #include "core/render/control_plane.h"
 
-#include <regex>
+#include <cctype>
 #include <set>
 
 #include "core/error.h"
@@ -54,9 +54,21 @@ void one_of(const Json& values, const std::string& key, const std::set<std::stri
   }
 }
 
+// RFC 1123 label: what Kubernetes takes as a namespace name.
 bool dns_label(const std::string& s) {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  return s.size() <= 63 && std::regex_match(s, re);
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
+  for (char c : s) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A port number without sign or leading garbage; -1 when `s` is not one.
+long port_number(const std::string& s) {
+  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stol(s);
 }
 
 bool dns_name(const std::string& s) {
@@ -82,11 +94,10 @@ void port_list(const Json& values, const std::string& key) {
   while (start <= s.size()) {
     const size_t comma = s.find(',', start);
     const std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    static const std::regex port_or_range("([0-9]{1,5})(-([0-9]{1,5}))?");
-    std::smatch m;
-    if (!std::regex_match(item, m, port_or_range)) bad(key, "\"" + item + "\" is not a port or a port range");
-    const long lo = std::stol(m[1]);
-    const long hi = m[3].matched ? std::stol(m[3]) : lo;
+    const size_t dash = item.find('-');
+    const long lo = port_number(item.substr(0, dash));
+    const long hi = dash == std::string::npos ? lo : port_number(item.substr(dash + 1));
+    if (lo < 0 || hi < 0) bad(key, "\"" + item + "\" is not a port or a port range");
     if (lo < 1 || hi > 65535 || hi < lo) bad(key, "\"" + item + "\" is outside 1-65535");
     if (comma == std::string::npos) break;
     start = comma + 1;

@@ -19,10 +19,12 @@ constexpr std::array<std::string_view, 17> kKindOrder = {
     "MutatingWebhookConfiguration"};
 
 size_t kind_rank(const Json& object) {
+  // Ranks are doubled so an unknown kind can sit between the workloads and the webhooks.
   const std::string kind = object.value("kind", "");
-  if (kind == "ValidatingWebhookConfiguration") return kKindOrder.size();
+  if (kind == "ValidatingWebhookConfiguration") return 2 * kKindOrder.size();
   auto it = std::find(kKindOrder.begin(), kKindOrder.end(), kind);
-  return it == kKindOrder.end() ? kKindOrder.size() - 1 : static_cast<size_t>(it - kKindOrder.begin());
+  if (it == kKindOrder.end()) return 2 * (kKindOrder.size() - 1) - 1;
+  return 2 * static_cast<size_t>(it - kKindOrder.begin());
 }
 
 bool is_separator(std::string_view line) {
