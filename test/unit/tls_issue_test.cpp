@@ -249,3 +249,36 @@ TEST_CASE("self-signed serving certificates work with Ed25519 and ECDSA keys", "
   CHECK_THROWS_AS(tls::make_self_signed_server(key, options), meshctl::core::Error);
   CHECK(openssl_queue_empty());
 }
+
+TEST_CASE("an operator's CA without a subjectKeyIdentifier can still issue", "[tls]") {
+  // A minimal CA as some tools write it: basicConstraints only.
+  const auto ca_key = tls::generate_ecdsa_p256();
+  tls::X509Ptr raw(X509_new());
+  X509_set_version(raw.get(), X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(raw.get()), 1);
+  const tls::X509NamePtr name(X509_NAME_new());
+  X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("bare-ca"), -1, -1, 0);
+  X509_set_subject_name(raw.get(), name.get());
+  X509_set_issuer_name(raw.get(), name.get());
+  ASN1_TIME_set(X509_getm_notBefore(raw.get()), tls::to_unix_seconds(t2024()));
+  ASN1_TIME_set(X509_getm_notAfter(raw.get()), tls::to_unix_seconds(days_after(t2024(), 30)));
+  X509_set_pubkey(raw.get(), ca_key.native());
+  X509V3_CTX ctx{};
+  X509V3_set_ctx(&ctx, raw.get(), raw.get(), nullptr, nullptr, 0);
+  tls::X509ExtensionPtr bc(X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:TRUE"));
+  REQUIRE(bc);
+  X509_add_ext(raw.get(), bc.get(), -1);
+  REQUIRE(X509_sign(raw.get(), ca_key.native(), EVP_sha256()) > 0);
+  const tls::Certificate ca(std::move(raw));
+  REQUIRE(X509_get0_subject_key_id(ca.native()) == nullptr);
+
+  tls::LeafOptions options;
+  options.dns_name = kIdentity;
+  options.validity = {t2024(), days_after(t2024(), 1)};
+  options.serial = tls::SerialNumber::from_uint64(3);
+  const tls::Certificate leaf = tls::issue_leaf(tls::generate_ecdsa_p256().public_key(), options, ca, ca_key);
+  CHECK(X509_get0_authority_key_id(leaf.native()) == nullptr);
+  CHECK(key_id(leaf).size() == 40);
+  CHECK(X509_verify(leaf.native(), ca_key.native()) == 1);
+  CHECK(openssl_queue_empty());
+}

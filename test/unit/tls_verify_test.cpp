@@ -183,3 +183,17 @@ TEST_CASE("require_valid_certificate throws the reason", "[tls]") {
           "(checked at 2025-01-01T00:00:00Z)");
   }
 }
+
+TEST_CASE("a self-signed serving certificate is its own trust anchor", "[tls]") {
+  tls::ServerCertOptions options;
+  options.dns_names = {"meshctl-proxy-injector.meshctl.svc"};
+  options.validity = {t2024(), days_after(t2024(), 365)};
+  options.serial = tls::SerialNumber::from_uint64(1);
+  const tls::Certificate cert = tls::make_self_signed_server(tls::ed25519_from_seed(tls::Bytes(32, 5)), options);
+  const std::vector<tls::Certificate> anchors{cert};
+  CHECK(tls::verify_certificate(cert, {}, anchors, at(days_after(t2024(), 1), "meshctl-proxy-injector.meshctl.svc")).ok());
+  CHECK(tls::verify_certificate(cert, {}, anchors, at(days_after(t2024(), 1), "other.meshctl.svc")).status ==
+        tls::VerifyStatus::name_mismatch);
+  CHECK(tls::verify_certificate(cert, {}, anchors, at(days_after(t2024(), 366))).status == tls::VerifyStatus::expired);
+  CHECK(openssl_queue_empty());
+}

@@ -61,6 +61,16 @@ void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   }
 }
 
+// The issuer's subjectKeyIdentifier as authorityKeyIdentifier. An operator's CA made by a tool
+// that omits the identifier can still sign; chains then build by name, as RFC 5280 allows.
+void add_authority_key_id(X509* cert, X509* issuer) {
+  if (X509_get0_subject_key_id(issuer) == nullptr) {
+    clear_openssl_errors();
+    return;
+  }
+  add_extension(cert, issuer, NID_authority_key_identifier, "keyid:always");
+}
+
 void add_subject_alt_names(X509* cert, GENERAL_NAMES* names, bool critical) {
   if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names, critical ? 1 : 0, X509V3_ADD_DEFAULT) != 1) {
     throw_openssl_error("adding subjectAltName");
@@ -114,7 +124,7 @@ Certificate make_intermediate_ca(const PublicKey& subject_key, const CaOptions& 
   add_extension(cert.get(), root.native(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
   add_extension(cert.get(), root.native(), NID_key_usage, "critical,keyCertSign,cRLSign");
   add_extension(cert.get(), root.native(), NID_subject_key_identifier, "hash");
-  add_extension(cert.get(), root.native(), NID_authority_key_identifier, "keyid:always");
+  add_authority_key_id(cert.get(), root.native());
   return sign(std::move(cert), root_key);
 }
 
@@ -138,7 +148,7 @@ Certificate issue_leaf(const PublicKey& subject_key, const LeafOptions& options,
   add_extension(cert.get(), issuer.native(), NID_key_usage, "critical,digitalSignature");
   add_extension(cert.get(), issuer.native(), NID_ext_key_usage, "serverAuth,clientAuth");
   add_extension(cert.get(), issuer.native(), NID_subject_key_identifier, "hash");
-  add_extension(cert.get(), issuer.native(), NID_authority_key_identifier, "keyid:always");
+  add_authority_key_id(cert.get(), issuer.native());
   add_subject_alt_names(cert.get(), sans.get(), cn.empty());
   return sign(std::move(cert), issuer_key);
 }

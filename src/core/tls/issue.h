@@ -30,8 +30,8 @@ Certificate make_root_ca(const PrivateKey& key, const CaOptions& options);
 
 // Intermediate CA (the mesh's issuer) for `subject_key`, signed by `root` with `root_key`:
 // basicConstraints critical CA:TRUE pathlen:0, keyUsage critical keyCertSign+cRLSign,
-// subjectKeyIdentifier, authorityKeyIdentifier. Throws core::Error if `root` is not a CA or
-// `root_key` is not its key.
+// subjectKeyIdentifier, authorityKeyIdentifier (the root's subjectKeyIdentifier, omitted when
+// the root has none). Throws core::Error if `root` is not a CA or `root_key` is not its key.
 Certificate make_intermediate_ca(const PublicKey& subject_key, const CaOptions& options,
                                  const Certificate& root, const PrivateKey& root_key);
 
@@ -51,8 +51,9 @@ struct LeafOptions {
 
 // Leaf for `subject_key` signed by `issuer` with `issuer_key`: basicConstraints critical
 // CA:FALSE, keyUsage critical digitalSignature, extendedKeyUsage serverAuth+clientAuth,
-// subjectAltName, subjectKeyIdentifier, authorityKeyIdentifier. Throws core::Error if
-// `issuer` is not a CA, `issuer_key` is not its key, or a name is empty or malformed.
+// subjectAltName, subjectKeyIdentifier, authorityKeyIdentifier (as for intermediates).
+// Throws core::Error if `issuer` is not a CA, `issuer_key` is not its key, or a name is empty
+// or malformed.
 Certificate issue_leaf(const PublicKey& subject_key, const LeafOptions& options,
                        const Certificate& issuer, const PrivateKey& issuer_key);
 

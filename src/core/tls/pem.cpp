@@ -30,7 +30,9 @@ struct PemBlock {
   PemBlock() = default;
   PemBlock(PemBlock&&) noexcept = default;
   PemBlock& operator=(PemBlock&&) noexcept = default;
-  ~PemBlock() { OPENSSL_cleanse(der.data(), der.size()); }
+  ~PemBlock() {
+    if (!der.empty()) OPENSSL_cleanse(der.data(), der.size());
+  }
 };
 
 std::string src(std::string_view source) { return std::string(source); }
