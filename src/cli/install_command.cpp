@@ -8,9 +8,9 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/render/control_plane.h"
-#include "core/render/duration.h"
 #include "core/render/identity_material.h"
 #include "core/render/manifests.h"
+#include "core/util/duration.h"
 
 namespace meshctl::cli {
 namespace {
@@ -47,8 +47,9 @@ Json effective_values(const core::render::ValueSources& sources, bool ha, const 
   if (flags) {
     if (flags->trust_domain) values["identityTrustDomain"] = *flags->trust_domain;
     if (flags->issuance_lifetime) {
-      if (core::render::parse_duration(*flags->issuance_lifetime, "--identity-issuance-lifetime").count() == 0) {
-        throw Error("--identity-issuance-lifetime: must be longer than zero");
+      if (core::util::parse_duration(*flags->issuance_lifetime, "--identity-issuance-lifetime") <
+          std::chrono::seconds(1)) {
+        throw Error("--identity-issuance-lifetime: must be at least 1s");
       }
       values["identity"]["issuer"]["issuanceLifetime"] = *flags->issuance_lifetime;
     }

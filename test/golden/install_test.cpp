@@ -12,6 +12,7 @@
 #include <functional>
 #include <sstream>
 
+#include "cli/command.h"
 #include "cli/install_command.h"
 #include "core/tls/certificate.h"
 #include "core/tls/crypto_util.h"
@@ -438,6 +439,8 @@ TEST_CASE("bad input fails with one error naming the flag, file or key, and noth
        "value proxy.detectTimeout: \"soon\""},
       {"--set bad excluded namespace", [](auto& o) { o.values.sets = {"proxyInjector.excludedNamespaces={Bad!}"}; },
        "value proxyInjector.excludedNamespaces"},
+      {"--set bad log level", [](auto& o) { o.values.sets = {"controllerLogLevel=loud"}; },
+       "value controllerLogLevel: unknown log level \"loud\""},
       {"--set bad pull policy", [](auto& o) { o.values.sets = {"image.pullPolicy=Sometimes"}; },
        "value image.pullPolicy"},
       // dedicated flags
@@ -447,13 +450,13 @@ TEST_CASE("bad input fails with one error naming the flag, file or key, and noth
       {"--identity-trust-domain", [](auto& o) { o.trust_domain = "not a domain!"; },
        "--identity-trust-domain: \"not a domain!\" is not a DNS name"},
       {"--identity-issuance-lifetime unit", [](auto& o) { o.issuance_lifetime = "10x"; },
-       "--identity-issuance-lifetime: \"10x\" has an unknown unit \"x\""},
+       "--identity-issuance-lifetime: \"10x\" is not a duration"},
       {"--identity-issuance-lifetime negative", [](auto& o) { o.issuance_lifetime = "-5s"; },
-       "--identity-issuance-lifetime: \"-5s\" is negative"},
+       "--identity-issuance-lifetime: \"-5s\" is not a duration"},
       {"--identity-issuance-lifetime zero", [](auto& o) { o.issuance_lifetime = "0s"; },
-       "--identity-issuance-lifetime: must be longer than zero"},
+       "--identity-issuance-lifetime: must be at least 1s"},
       {"--identity-issuance-lifetime number", [](auto& o) { o.issuance_lifetime = "24"; },
-       "has a number without a unit"},
+       "--identity-issuance-lifetime: \"24\" is not a duration"},
       {"--controller-replicas word", [](auto& o) { o.controller_replicas = "three"; },
        "--controller-replicas: \"three\" is not a number"},
       {"--controller-replicas zero", [](auto& o) { o.controller_replicas = "0"; }, "--controller-replicas: \"0\""},
@@ -543,4 +546,25 @@ TEST_CASE("bad input fails with one error naming the flag, file or key, and noth
   }
 
   for (const auto& f : {broken_yaml, unknown_key, wrong_type, a_list, bad_policy}) std::remove(f.c_str());
+}
+
+TEST_CASE("the identity Deployment's arguments are flags meshctl identity accepts", "[install]") {
+  const auto objects = objects_of(install(with_test_certificates()).out);
+  const Json& container = (*find(objects, "Deployment", "meshctl-identity"))["spec"]["template"]["spec"]["containers"][0];
+  REQUIRE(container["command"] == Json::parse(R"(["meshctl"])"));
+  std::vector<std::string> argv_text{"meshctl"};
+  for (const auto& a : container["args"]) argv_text.push_back(a.get<std::string>());
+  std::vector<const char*> argv;
+  for (const auto& a : argv_text) argv.push_back(a.c_str());
+
+  CLI::App app{"meshctl", "meshctl"};
+  app.require_subcommand(1);
+  std::istringstream in;
+  std::ostringstream out, err;
+  cli::Io io{in, out, err};
+  cli::Runner run;
+  cli::add_commands(app, io, run);
+  // Parsing only: the runner it leaves behind is never called.
+  CHECK_NOTHROW(app.parse(static_cast<int>(argv.size()), argv.data()));
+  CHECK(static_cast<bool>(run));
 }

@@ -4,9 +4,10 @@
 #include <set>
 
 #include "core/error.h"
-#include "core/render/duration.h"
+#include "core/log/log.h"
 #include "core/render/manifests.h"
 #include "core/tls/crypto_util.h"
+#include "core/util/duration.h"
 #include "core/version.h"
 
 namespace meshctl::core::render {
@@ -82,9 +83,10 @@ bool dns_name(const std::string& s) {
   }
 }
 
+// The components parse durations with core::util, so install accepts exactly what they do.
 void duration_value(const Json& values, const std::string& key, bool positive) {
-  const auto d = parse_duration(string_value(values, key), "value " + key);
-  if (positive && d.count() == 0) bad(key, "must be longer than zero");
+  const auto d = util::parse_duration(string_value(values, key), "value " + key);
+  if (positive && d < std::chrono::seconds(1)) bad(key, "must be at least 1s");
 }
 
 void port_list(const Json& values, const std::string& key) {
@@ -124,7 +126,7 @@ void validate_values(const Json& values) {
   if (string_value(values, "image.name").empty()) bad("image.name", "must not be empty");
   one_of(values, "image.pullPolicy", {"Always", "IfNotPresent", "Never"});
   int_value(values, "controllerReplicas", 1, 100);
-  one_of(values, "controllerLogLevel", {"trace", "debug", "info", "warn", "error"});
+  log::parse_level(string_value(values, "controllerLogLevel"), "value controllerLogLevel");
   // UID 0 would defeat runAsNonRoot; Kubernetes refuses such pods anyway, but later.
   int_value(values, "controllerUID", 1, 2147483647);
   int_value(values, "controllerGID", 1, 2147483647);
