@@ -237,6 +237,15 @@ void check_known_keys(const Json& values, const Json& defaults, std::string_view
 Json load_values(const ValueSources& sources) {
   const Json defaults = default_values();
   Json values = defaults;
+  for (const auto& preset : sources.presets) {
+    const auto text = embedded_file(preset);
+    if (!text) throw Error(preset + " is missing from the embedded manifests");
+    const std::string name = "manifests/" + preset;
+    Json overlay = yaml::parse_document(*text, name);
+    if (overlay.is_null()) continue;
+    check_known_keys(overlay, defaults, name);
+    merge_values(values, overlay);
+  }
   for (const auto& file : sources.files) {
     Json overlay = yaml::parse_document(read_file(file), file);
     if (overlay.is_null()) continue;  // an empty values file changes nothing

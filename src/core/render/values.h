@@ -16,6 +16,9 @@ struct ValueSources {
   std::vector<std::string> files;        // -f/--values, YAML, applied in order
   std::vector<std::string> sets;         // --set a.b=v (typed), applied after files
   std::vector<std::string> string_sets;  // --set-string a.b=v (always strings), applied last
+  // Embedded value files (paths under manifests/, e.g. "values-ha.yaml" for --ha) merged over
+  // the defaults before any -f file, so the user's files and --set still win over them.
+  std::vector<std::string> presets;
 };
 
 // The embedded defaults.
