@@ -21,5 +21,7 @@ using Runner = std::function<int()>;
 void add_commands(CLI::App& app, const Io& io, Runner& run);
 
 void add_version_command(CLI::App& app, const Io& io, Runner& run);
+void add_inject_command(CLI::App& app, const Io& io, Runner& run);
+void add_uninject_command(CLI::App& app, const Io& io, Runner& run);
 
 }  // namespace meshctl::cli

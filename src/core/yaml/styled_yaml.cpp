@@ -119,8 +119,17 @@ bool block_reads_back(const std::string& header, const std::vector<std::string>&
   }
 }
 
+// plain_scalar_safe, plus words that start with "-" followed by something other than a space
+// ("--port", "-c"): YAML readers take those as plain text too, and command lines are full of them.
+bool plain_ok(std::string_view s) {
+  if (plain_scalar_safe(s)) return true;
+  if (s.size() < 2 || s[0] != '-' || s[1] == ' ' || s[1] == '\t') return false;
+  if (s == "---" || !plain_scalar_value(s).is_string()) return false;
+  return plain_scalar_safe("x" + std::string(s.substr(1)));
+}
+
 bool plain_flow_safe(std::string_view s) {
-  return plain_scalar_safe(s) && s.find_first_of(",[]{}") == std::string_view::npos;
+  return plain_ok(s) && s.find_first_of(",[]{}") == std::string_view::npos;
 }
 
 bool single_quote_ok(std::string_view s) {
@@ -520,7 +529,7 @@ class Emitter {
 
   std::string key_text(const std::string& key, const StyleNode::Entry* e, bool in_flow) const {
     if (e && !e->key_raw.empty()) return e->key_raw;
-    return (in_flow ? plain_flow_safe(key) : plain_scalar_safe(key)) ? key : double_quoted(key);
+    return (in_flow ? plain_flow_safe(key) : plain_ok(key)) ? key : double_quoted(key);
   }
 
   void block_map(const Json& v, const StyleNode* s, int col, bool indent_first) {
@@ -689,7 +698,7 @@ class Emitter {
     // New text, or text the old style cannot hold: multi-line text as a literal block, the rest
     // plain where that reads back as the same string.
     if (str.find('\n') != std::string::npos && try_block(str, false, 0, col, offset)) return;
-    out_ += " " + (plain_scalar_safe(str) ? str : double_quoted(str)) + "\n";
+    out_ += " " + (plain_ok(str) ? str : double_quoted(str)) + "\n";
   }
 
   void flow(const Json& v, const StyleNode* s) {
@@ -791,8 +800,12 @@ class Emitter {
       }
     }
 
+    // By position only between unnamed items: a named item with no namesake is new, and
+    // borrowing a stranger's style would give it quoting nobody wrote.
     for (size_t i = 0; i < arr.size() && i < old.size(); ++i) {
-      if (!out[i] && !used[i]) take(i, i);
+      if (out[i] || used[i] || name_of(arr[i])) continue;
+      if (old[i]->original && name_of(*old[i]->original)) continue;
+      take(i, i);
     }
     return out;
   }
