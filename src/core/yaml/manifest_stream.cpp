@@ -1,5 +1,6 @@
 #include "core/yaml/manifest_stream.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "core/yaml/styled_yaml.h"
@@ -140,7 +141,9 @@ void ManifestStream::split_yaml() {
     try {
       d.value = parse_styled(std::string_view(text_).substr(c.begin, c.end - c.begin), c.first_line).take_value();
     } catch (const SyntaxError& e) {
-      throw ManifestError(source_, number, e.line(), e.problem());
+      // An unclosed bracket is found at the end of the input, one line past the document.
+      const int last_line = c.first_line + static_cast<int>(lines.size()) - 1;
+      throw ManifestError(source_, number, std::min(e.line(), last_line), e.problem());
     }
     docs_.push_back(std::move(d));
   }
