@@ -29,6 +29,10 @@ struct StyleNode {
   NodeKind kind = NodeKind::Null;
   ScalarStyle scalar = ScalarStyle::Plain;
   bool flow = false;
+  // A block collection's column relative to its parent's, or a block scalar's content column
+  // relative to its collection's (-1 when unknown), so that a document mixing indentations
+  // keeps each part's own.
+  int indent = -1;
   // A single-line scalar exactly as written (an empty string for a null written as nothing),
   // reused while the value is unchanged.
   std::optional<std::string> raw;
@@ -362,6 +366,7 @@ class Builder final : public YAML::EventHandler {
       // Keeping chomping: blank lines up to the next content belong to the value, but the
       // stream's own trailing lines do not reach here (the caller splits documents first).
     }
+    if (content_indent > top && top >= 0) s.indent = content_indent - top;
     if (block_reads_back(s.block_header, lines, value)) s.block_lines = std::move(lines);
   }
 
@@ -402,14 +407,18 @@ class Builder final : public YAML::EventHandler {
     const Frame& parent = stack_[stack_.size() - 2];
     if (parent.flow || parent.col < 0) return;
     const int delta = f.col - parent.col;
-    if (parent.is_map && f.is_map && !have_map_indent_ && delta > 0) {
-      layout_.map_indent = delta;
+    // The document's layout is what it does first; each collection also keeps its own.
+    if (parent.is_map && f.is_map && delta > 0) {
+      f.style->indent = delta;
+      if (!have_map_indent_) layout_.map_indent = delta;
       have_map_indent_ = true;
-    } else if (parent.is_map && !f.is_map && !have_seq_indent_ && delta >= 0) {
-      layout_.seq_indent = delta;
+    } else if (parent.is_map && !f.is_map && delta >= 0) {
+      f.style->indent = delta;
+      if (!have_seq_indent_) layout_.seq_indent = delta;
       have_seq_indent_ = true;
-    } else if (!parent.is_map && f.is_map && !have_item_indent_ && delta >= 2) {
-      layout_.item_indent = delta;
+    } else if (!parent.is_map && f.is_map && delta >= 2) {
+      f.style->indent = delta;
+      if (!have_item_indent_) layout_.item_indent = delta;
       have_item_indent_ = true;
     }
   }
@@ -503,6 +512,8 @@ void attach(StyleNode& s, const Json& v) {
 
 class Emitter {
  public:
+  static constexpr size_t kMaxFlowLine = 80;
+
   explicit Emitter(const Layout& layout) : layout_(layout) {}
 
   std::string run(const Json& v, const StyleNode* s) {
@@ -560,25 +571,33 @@ class Emitter {
     if (v.is_object() || v.is_array()) {
       if (v.empty()) {
         out_ += v.is_object() ? " {}\n" : " []\n";
-      } else if (keeps_flow(s)) {
-        out_ += " ";
-        flow(v, s);
-        out_ += "\n";
-      } else if (in_seq) {
+        return;
+      }
+      if (keeps_flow(s)) {
+        Emitter inline_text(layout_);
+        inline_text.flow(v, s);
+        // A flow collection that grew past a reasonable line is easier to read as a block.
+        const size_t line = out_.size() - (out_.rfind('\n') + 1);
+        if (unchanged(s, v) || line + 1 + inline_text.out_.size() <= kMaxFlowLine) {
+          out_ += " " + inline_text.out_ + "\n";
+          return;
+        }
+      }
+      if (in_seq) {
         // The first key or item shares the dash's line.
-        const int child = col + layout_.item_indent;
-        out_ += spaces(layout_.item_indent - 1);
+        const int step = v.is_object() && s && s->indent >= 2 ? s->indent : layout_.item_indent;
+        out_ += spaces(step - 1);
         if (v.is_object()) {
-          block_map(v, s, child, false);
+          block_map(v, s, col + step, false);
         } else {
-          block_seq(v, s, child, false);
+          block_seq(v, s, col + step, false);
         }
       } else {
         out_ += "\n";
         if (v.is_object()) {
-          block_map(v, s, col + layout_.map_indent, true);
+          block_map(v, s, col + (s && s->indent > 0 ? s->indent : layout_.map_indent), true);
         } else {
-          block_seq(v, s, col + layout_.seq_indent, true);
+          block_seq(v, s, col + (s && s->indent >= 0 ? s->indent : layout_.seq_indent), true);
         }
       }
       return;
@@ -660,6 +679,7 @@ class Emitter {
   // Writes a scalar that follows "key:" or "-": " text\n", a block scalar, or "\n" alone for
   // a null that was written as nothing.
   void scalar_value(const Json& v, const StyleNode* s, int col, int offset) {
+    if (s && s->indent > 0 && s->indent <= 9) offset = s->indent;  // a block scalar's own indentation
     if (unchanged(s, v)) {
       if (s->raw) {
         out_ += s->raw->empty() ? "\n" : " " + *s->raw + "\n";
