@@ -9,7 +9,6 @@
 #include <istream>
 #include <memory>
 #include <ostream>
-#include <regex>
 #include <sstream>
 
 #include "cli/command.h"
@@ -194,8 +193,11 @@ inj::InjectConfig inject_config(const InjectOptions& o) {
   const Json overrides = override_annotations(o);
   core::render::ValueSources sources = o.values;
   if (o.mesh_namespace) {
-    static const std::regex label("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-    if (!std::regex_match(*o.mesh_namespace, label)) {
+    const std::string& ns = *o.mesh_namespace;
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    const bool label = !ns.empty() && ns.size() <= 63 && alnum(ns.front()) && alnum(ns.back()) &&
+                       std::all_of(ns.begin(), ns.end(), [&](char c) { return alnum(c) || c == '-'; });
+    if (!label) {
       throw Error("--mesh-namespace: \"" + *o.mesh_namespace + "\" is not a namespace name (a DNS label)");
     }
     sources.string_sets.push_back("meshNamespace=" + *o.mesh_namespace);

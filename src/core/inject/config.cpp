@@ -1,14 +1,18 @@
 #include "core/inject/config.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
-#include <regex>
 
 #include "core/error.h"
 #include "core/version.h"
 
 namespace meshctl::core::inject {
 namespace {
+
+// A value as JSON text, for messages; bad UTF-8 is replaced rather than thrown on.
+std::string shown(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -44,7 +48,7 @@ const Json& at(const Json& values, std::string_view path) {
 std::string string_value(const Json& values, std::string_view path) {
   const Json& v = at(values, path);
   if (v.is_null()) return "";
-  if (!v.is_string()) throw Error("mesh values: " + std::string(path) + " must be a string, not " + v.dump());
+  if (!v.is_string()) throw Error("mesh values: " + std::string(path) + " must be a string, not " + shown(v));
   return v.get<std::string>();
 }
 
@@ -52,7 +56,7 @@ int int_value(const Json& values, std::string_view path, int min, int max) {
   const Json& v = at(values, path);
   if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
     throw Error("mesh values: " + std::string(path) + " must be a whole number from " + std::to_string(min) + " to " +
-                std::to_string(max) + ", not " + v.dump());
+                std::to_string(max) + ", not " + shown(v));
   }
   return v.get<int>();
 }
@@ -61,9 +65,37 @@ void require(std::string_view path, const std::optional<std::string>& problem) {
   if (problem) throw Error("mesh values: " + std::string(path) + ": " + *problem);
 }
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Consumes digits from `s` at `i`; returns how many.
+size_t digits(std::string_view s, size_t& i) {
+  const size_t start = i;
+  while (i < s.size() && is_digit(s[i])) ++i;
+  return i - start;
+}
+
+// Go-style durations: one or more <number><unit>, such as 100ms or 1m30s.
 std::optional<std::string> check_duration(std::string_view text) {
-  static const std::regex duration(R"(([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+)");
-  if (std::regex_match(std::string(text), duration)) return std::nullopt;
+  size_t i = 0;
+  bool ok = !text.empty();
+  while (ok && i < text.size()) {
+    ok = digits(text, i) > 0;
+    if (ok && i < text.size() && text[i] == '.') {
+      ++i;
+      ok = digits(text, i) > 0;
+    }
+    if (!ok) break;
+    bool unit = false;
+    for (std::string_view u : {"ns", "us", "ms", "s", "m", "h"}) {
+      if (text.substr(i, u.size()) == u) {
+        i += u.size();
+        unit = true;
+        break;
+      }
+    }
+    ok = unit;
+  }
+  if (ok) return std::nullopt;
   return in_quotes(text) + " is not a duration such as 100ms, 10s or 1m";
 }
 
@@ -117,7 +149,11 @@ std::optional<std::string> check_log_level(std::string_view text) {
     }
     return false;
   };
-  static const std::regex target(R"([A-Za-z0-9_:.\-]+)");
+  auto is_target = [](std::string_view t) {
+    return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':' || c == '.' || c == '-';
+    });
+  };
   if (trim(text).empty()) return "the log level is empty";
   size_t start = 0;
   while (start <= text.size()) {
@@ -126,7 +162,7 @@ std::optional<std::string> check_log_level(std::string_view text) {
         trim(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     const size_t eq = directive.find('=');
     const auto level = eq == std::string_view::npos ? directive : directive.substr(eq + 1);
-    if (eq != std::string_view::npos && !std::regex_match(std::string(directive.substr(0, eq)), target)) {
+    if (eq != std::string_view::npos && !is_target(directive.substr(0, eq))) {
       return in_quotes(directive) + " does not name a target (such as meshctl=debug)";
     }
     if (!is_level(level)) {
@@ -151,16 +187,49 @@ std::optional<std::string> check_inbound_policy(std::string_view text) {
 }
 
 std::optional<std::string> check_quantity(std::string_view text) {
-  static const std::regex quantity(R"([+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][-+]?[0-9]+)?)");
-  if (std::regex_match(std::string(text), quantity)) return std::nullopt;
+  // [+]<digits>[.<digits>] or [+].<digits>, then a binary suffix (Ki..Ei), a decimal one
+  // (n, u, m, k, M..E) or an exponent.
+  size_t i = 0;
+  if (i < text.size() && text[i] == '+') ++i;
+  const size_t whole = digits(text, i);
+  size_t fraction = 0;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    fraction = digits(text, i);
+  }
+  bool ok = whole > 0 || fraction > 0;
+  const std::string_view suffix = text.substr(i);
+  if (ok && !suffix.empty()) {
+    const bool binary = suffix.size() == 2 && suffix[1] == 'i' && std::string_view("KMGTPE").find(suffix[0]) != std::string_view::npos;
+    const bool decimal = suffix.size() == 1 && std::string_view("numkMGTPE").find(suffix[0]) != std::string_view::npos;
+    bool exponent = false;
+    if (suffix[0] == 'e' || suffix[0] == 'E') {
+      size_t j = 1;
+      if (j < suffix.size() && (suffix[j] == '+' || suffix[j] == '-')) ++j;
+      exponent = digits(suffix, j) > 0 && j == suffix.size();
+    }
+    ok = binary || decimal || exponent;
+  }
+  if (ok) return std::nullopt;
   return in_quotes(text) + " is not a quantity (such as 100m, 0.5, 64Mi or 1Gi)";
 }
 
 std::optional<std::string> check_image(std::string_view text) {
-  static const std::regex image(R"([a-z0-9][a-z0-9._\-/:]*(@sha256:[0-9a-f]{64})?)");
-  if (!text.empty() && text.back() != ':' && text.back() != '/' && std::regex_match(std::string(text), image)) {
-    return std::nullopt;
+  // Lower-case repository path with an optional port and :tag, then an optional @sha256 digest.
+  std::string_view name = text;
+  bool ok = true;
+  if (const size_t at = text.find('@'); at != std::string_view::npos) {
+    name = text.substr(0, at);
+    const std::string_view digest = text.substr(at + 1);
+    ok = digest.size() == 71 && digest.substr(0, 7) == "sha256:" &&
+         std::all_of(digest.begin() + 7, digest.end(), [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); });
   }
+  ok = ok && !name.empty() && name.back() != ':' && name.back() != '/' &&
+       (is_digit(name[0]) || (name[0] >= 'a' && name[0] <= 'z')) &&
+       std::all_of(name.begin(), name.end(), [](char c) {
+         return is_digit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '_' || c == '-' || c == '/' || c == ':';
+       });
+  if (ok) return std::nullopt;
   return in_quotes(text) + " is not an image reference (such as ghcr.io/meshctl/meshctl:1.0)";
 }
 

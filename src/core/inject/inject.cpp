@@ -27,7 +27,7 @@ std::optional<std::string> annotation(const Json& annotations, std::string_view 
   if (it == annotations.end()) return std::nullopt;
   if (it->is_string()) return it->get<std::string>();
   if (it->is_null()) return std::string();
-  return it->dump();
+  return it->dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 const Json& metadata_field(const Json& obj, const char* field) {

@@ -8,6 +8,9 @@
 namespace meshctl::core::inject {
 namespace {
 
+// A value as JSON text, for messages; bad UTF-8 is replaced rather than thrown on.
+std::string shown(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 std::string text_at(const Json& obj, const char* a, const char* b = nullptr) {
   if (!obj.is_object()) return "";
   auto x = obj.find(a);
@@ -92,7 +95,7 @@ ReportEntry annotate_namespace(Json& ns, const InjectConfig& config) {
     return e;
   }
   if (existing && *existing != kInjectEnabled && *existing != kInjectIngress) {
-    e.reason = "meshctl.io/inject is " + existing->dump() + ", not enabled, ingress or disabled";
+    e.reason = "meshctl.io/inject is " + shown(*existing) + ", not enabled, ingress or disabled";
     return e;
   }
   const bool ingress = config.ingress || (existing && *existing == kInjectIngress);

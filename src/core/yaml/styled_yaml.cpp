@@ -374,7 +374,8 @@ class Builder final : public YAML::EventHandler {
                                           const std::string& value) const {
     auto s = std::make_unique<StyleNode>();
     s->kind = NodeKind::Scalar;
-    const size_t pos = skip_properties(static_cast<size_t>(mark.pos));
+    const size_t start = static_cast<size_t>(mark.pos);
+    const size_t pos = skip_properties(start);
     switch (at(pos)) {
       case '\'':
         s->scalar = ScalarStyle::Single;
@@ -391,11 +392,16 @@ class Builder final : public YAML::EventHandler {
         break;
       default:
         s->scalar = ScalarStyle::Plain;
-        if (text_.substr(pos, value.size()) == value) s->raw = value;
+        // An empty plain scalar is a null; an empty string is only ever quoted or tagged.
+        if (!value.empty() && text_.substr(pos, value.size()) == value) s->raw = value;
         break;
     }
-    if (tag != "?" && tag != "!") {
-      // An explicit tag gave the text its type; the text alone would read back differently.
+    if (s->raw && s->raw->find('\r') != std::string::npos) {
+      s->raw.reset();  // a stray carriage return would turn into, or be taken for, a line break
+    }
+    if (pos != start || (tag != "?" && tag != "!")) {
+      // A tag gave the text its type (or an anchor came with it); the text alone would read
+      // back differently, or name an anchor twice.
       s->raw.reset();
       s->block_lines.reset();
     }
@@ -513,6 +519,7 @@ void attach(StyleNode& s, const Json& v) {
 class Emitter {
  public:
   static constexpr size_t kMaxFlowLine = 80;
+  static constexpr size_t kMaxImplicitKey = 1000;
 
   explicit Emitter(const Layout& layout) : layout_(layout) {}
 
@@ -549,8 +556,13 @@ class Emitter {
       if (!first || indent_first) out_ += spaces(col);
       first = false;
       const StyleNode::Entry* e = s ? s->find(it.key()) : nullptr;
-      out_ += key_text(it.key(), e, false);
-      out_ += ":";
+      const std::string key = key_text(it.key(), e, false);
+      if (key.size() > kMaxImplicitKey) {
+        // YAML limits implicit keys to 1024 characters: say "?" for longer ones.
+        out_ += "? " + key + "\n" + spaces(col) + ":";
+      } else {
+        out_ += key + ":";
+      }
       value(it.value(), e ? e->value.get() : nullptr, col, false);
     }
   }
@@ -730,8 +742,8 @@ class Emitter {
         if (!first) out_ += ", ";
         first = false;
         const StyleNode::Entry* e = s ? s->find(it.key()) : nullptr;
-        out_ += key_text(it.key(), e, true);
-        out_ += ": ";
+        const std::string key = key_text(it.key(), e, true);
+        out_ += key.size() > kMaxImplicitKey ? "? " + key + " : " : key + ": ";
         flow(it.value(), e ? e->value.get() : nullptr);
       }
       out_ += "}";
