@@ -194,6 +194,13 @@ TEST_CASE("styled parse errors carry the line", "[inject][yaml]") {
   CHECK(line_of("a: 1\nb: [1, 2\n", 10) >= 11);
   CHECK(line_of("a: 1\na: 2\n", 1) == 2);
   CHECK(line_of("a: 1\n? [x]\n: 2\n", 5) == 6);
+  // Nested aliases that would expand to 2^30 nodes.
+  std::string laughs = "a0: &a0 [x, x]\n";
+  for (int i = 1; i <= 30; ++i) {
+    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) + ", *a" +
+              std::to_string(i - 1) + "]\n";
+  }
+  CHECK(line_of(laughs, 1) > 1);
 }
 
 TEST_CASE("a stream keeps unchanged documents byte for byte", "[inject][yaml]") {

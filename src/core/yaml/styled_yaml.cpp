@@ -212,20 +212,24 @@ class Builder final : public YAML::EventHandler {
     auto s = std::make_unique<StyleNode>();
     s->kind = NodeKind::Null;
     s->raw = null_text(static_cast<size_t>(mark.pos));
-    add(nullptr, std::move(s), line_of(mark), mark.column, anchor, std::nullopt);
+    add(nullptr, std::move(s), line_of(mark), mark.column, anchor, std::nullopt, 1);
   }
 
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = anchors_.find(anchor);
     if (it == anchors_.end()) throw SyntaxError(line_of(mark), "alias to an unfinished or unknown anchor");
+    // Aliases are copied into the value: bound the copies, or a few nested aliases could ask
+    // for more memory than there is ("billion laughs").
+    alias_nodes_ += it->second.nodes;
+    if (alias_nodes_ > kMaxAliasNodes) throw SyntaxError(line_of(mark), "aliases expand to too many nodes");
     auto s = std::make_unique<StyleNode>();
     s->kind = NodeKind::Alias;
-    add(it->second.value, std::move(s), line_of(mark), mark.column, 0, it->second.key_text);
+    add(it->second.value, std::move(s), line_of(mark), mark.column, 0, it->second.key_text, it->second.nodes);
   }
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
-    add(typed(tag, value), scalar_style(mark, tag, value), line_of(mark), mark.column, anchor, value);
+    add(typed(tag, value), scalar_style(mark, tag, value), line_of(mark), mark.column, anchor, value, 1);
   }
 
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
@@ -252,11 +256,14 @@ class Builder final : public YAML::EventHandler {
     std::string key;
     std::string key_raw;
     YAML::anchor_t anchor = 0;
+    size_t nodes = 1;  // in the value so far, itself included
   };
   struct Anchored {
     Json value;
     std::optional<std::string> key_text;
+    size_t nodes = 1;
   };
+  static constexpr size_t kMaxAliasNodes = 1'000'000;
 
   int line_of(const YAML::Mark& mark) const { return first_line_ + (mark.line < 0 ? 0 : mark.line); }
   char at(size_t pos) const { return pos < text_.size() ? text_[pos] : '\n'; }
@@ -450,12 +457,13 @@ class Builder final : public YAML::EventHandler {
   void pop() {
     Frame f = std::move(stack_.back());
     stack_.pop_back();
-    add(std::move(f.value), std::move(f.style), f.line, f.col, f.anchor, std::nullopt);
+    add(std::move(f.value), std::move(f.style), f.line, f.col, f.anchor, std::nullopt, f.nodes);
   }
 
   void add(Json v, std::unique_ptr<StyleNode> s, int line, int column, YAML::anchor_t anchor,
-           std::optional<std::string> key_text) {
-    if (anchor) anchors_[anchor] = Anchored{v, key_text};
+           std::optional<std::string> key_text, size_t nodes) {
+    if (anchor) anchors_[anchor] = Anchored{v, key_text, nodes};
+    if (!stack_.empty()) stack_.back().nodes += nodes;
     if (stack_.empty()) {
       root_ = std::move(v);
       root_style_ = std::move(s);
@@ -497,6 +505,7 @@ class Builder final : public YAML::EventHandler {
   bool have_map_indent_ = false;
   bool have_seq_indent_ = false;
   bool have_item_indent_ = false;
+  size_t alias_nodes_ = 0;
 };
 
 // Sets every style node's `original` to its value in the parsed document. The style tree and
