@@ -81,7 +81,8 @@ std::vector<Source> read_inputs(const std::vector<std::string>& inputs, std::ist
 }
 
 bool starts_with_marker(const std::string& text) {
-  return text.rfind("---", 0) == 0 && (text.size() == 3 || std::string_view(" \t\r\n").find(text[3]) != std::string_view::npos);
+  return text.rfind("---", 0) == 0 &&
+         (text.size() == 3 || text[3] == ' ' || text[3] == '\t' || text[3] == '\r' || text[3] == '\n');
 }
 
 using Transform = std::function<inj::ObjectResult(Json, const inj::NamespaceAnnotations&)>;

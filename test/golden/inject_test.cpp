@@ -58,10 +58,10 @@ std::string diff(const std::string& expected, const std::string& actual) {
     if (i < a.size() && j < b.size() && a[i] == b[j]) {
       ops.push_back({' ', a[i++]});
       ++j;
-    } else if (j < b.size() && (i == a.size() || lcs[i][j + 1] >= lcs[i + 1][j])) {
-      ops.push_back({'+', b[j++]});
-    } else {
+    } else if (i < a.size() && (j == b.size() || lcs[i + 1][j] >= lcs[i][j + 1])) {
       ops.push_back({'-', a[i++]});
+    } else {
+      ops.push_back({'+', b[j++]});
     }
   }
   std::string out = "--- golden\n+++ actual\n";
@@ -153,7 +153,9 @@ TEST_CASE("inject golden files", "[golden][inject]") {
 
     const auto want = documents(golden, golden_path);
     const auto got = documents(r.out, "output");
-    if (want != got) FAIL_CHECK("output differs from " << golden_path << " as YAML:\n" << diff(as_yaml(want), as_yaml(got)));
+    if (want != got) {
+      FAIL_CHECK("output differs from " << golden_path << " as YAML:\n" << diff(as_yaml(want), as_yaml(got)));
+    }
     if (golden != r.out) FAIL_CHECK("output text differs from " << golden_path << ":\n" << diff(golden, r.out));
     CHECK(r.err == read(report_path));
 

@@ -186,7 +186,8 @@ TEST_CASE("List objects are walked", "[inject]") {
 }
 
 TEST_CASE("a namespace in the input governs the workloads in it", "[inject]") {
-  const std::string ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: emojivoto\n  annotations:\n    meshctl.io/inject: disabled\n";
+  const std::string ns =
+      "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: emojivoto\n  annotations:\n    meshctl.io/inject: disabled\n";
   const auto r = run_cli({"inject", "-"}, kDeployment + "---\n" + ns);
   REQUIRE(r.code == 0);
   CHECK(r.out == kDeployment + "---\n" + ns);
@@ -245,7 +246,8 @@ TEST_CASE("broken input fails with the file, document and line", "[inject]") {
   check_fails(run_cli({"inject", broken}), broken + ": document 2, line 11: ");
   check_fails(run_cli({"uninject", broken}), broken + ": document 2, line 11: ");
 
-  check_fails(run_cli({"inject", "-"}, "{\"kind\": \"Pod\",\n \"metadata\": {\"name\": tru}}"), "<stdin>: document 1, line 2: ");
+  check_fails(run_cli({"inject", "-"}, "{\"kind\": \"Pod\",\n \"metadata\": {\"name\": tru}}"),
+              "<stdin>: document 1, line 2: ");
   check_fails(run_cli({"inject", "-"}, "{\"kind\": \"Pod\"}\n{\"kind\": \"Pod\",\n"), "<stdin>: document 2, line ");
   check_fails(run_cli({"inject", "-"}, kService + "---\n\n# no kind here\nmetadata:\n  name: x\n"),
               "<stdin>: document 2, line 11: the document has no kind");
@@ -262,7 +264,8 @@ TEST_CASE("broken input fails with the file, document and line", "[inject]") {
 
 TEST_CASE("unreadable paths fail with the path", "[inject]") {
   TempDir dir;
-  check_fails(run_cli({"inject", "/nonexistent/deploy.yaml"}), "/nonexistent/deploy.yaml: cannot read: No such file or directory");
+  check_fails(run_cli({"inject", "/nonexistent/deploy.yaml"}),
+              "/nonexistent/deploy.yaml: cannot read: No such file or directory");
   check_fails(run_cli({"uninject", dir.path.string() + "/missing"}), dir.path.string() + "/missing: cannot read: ");
   check_fails(run_cli({"inject"}), "no input: ");
   check_fails(run_cli({"uninject"}), "no input: ");

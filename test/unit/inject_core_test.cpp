@@ -101,6 +101,9 @@ Json with_template_annotations(Json object, const Json& annotations) {
   return object;
 }
 
+// The test deployment with these template annotations (YAML flow text).
+Json annotated(const char* annotations) { return with_template_annotations(deployment(), yaml(annotations)); }
+
 }  // namespace
 
 TEST_CASE("every workload kind gets its pod template injected", "[inject]") {
@@ -282,11 +285,11 @@ TEST_CASE("native sidecars run as init containers before the pod's own", "[injec
   CHECK(pod["spec"]["containers"].size() == 1);
 
   // The annotation asks for the same per workload, and "false" turns it off again.
-  const Json asked = tpl(inject(with_template_annotations(deployment(), yaml("{config.meshctl.io/proxy-enable-native-sidecar: 'true'}")),
+  const Json asked = tpl(inject(annotated("{config.meshctl.io/proxy-enable-native-sidecar: 'true'}"),
                                 manual_config())
                              .object);
   CHECK(container(asked, "initContainers", kProxyContainerName));
-  const Json refused = tpl(inject(with_template_annotations(deployment(), yaml("{config.meshctl.io/proxy-enable-native-sidecar: 'false'}")), c).object);
+  const Json refused = tpl(inject(annotated("{config.meshctl.io/proxy-enable-native-sidecar: 'false'}"), c).object);
   CHECK(container(refused, "containers", kProxyContainerName));
 
   // Without other init containers, the proxy still follows meshctl-init.
@@ -328,13 +331,13 @@ TEST_CASE("config annotations shape the proxy", "[inject]") {
   }
 
   // An image without a tag gets the mesh's tag.
-  const Json untagged = tpl(inject(with_template_annotations(deployment(), yaml("{config.meshctl.io/proxy-image: 'example.com:5000/p'}")),
+  const Json untagged = tpl(inject(annotated("{config.meshctl.io/proxy-image: 'example.com:5000/p'}"),
                                    manual_config())
                                 .object);
   CHECK((*container(untagged, "containers", kProxyContainerName))["image"] ==
         "example.com:5000/p:" + std::string(meshctl::core::version()));
   // An empty skip list replaces the values' ignored ports.
-  const Json none = tpl(inject(with_template_annotations(deployment(), yaml("{config.meshctl.io/skip-outbound-ports: ''}")),
+  const Json none = tpl(inject(annotated("{config.meshctl.io/skip-outbound-ports: ''}"),
                                manual_config())
                             .object);
   CHECK(arg_after(*container(none, "initContainers", kInitContainerName), "--skip-outbound-ports") == "<unset>");
@@ -386,9 +389,9 @@ TEST_CASE("skips leave the object as it was and say why", "[inject]") {
             "deployment \"web\" skipped: another mesh's sidecar is present (container " + std::string(other) + ")");
     }
 
-    CHECK(skipped(with_template_annotations(deployment(), yaml("{meshctl.io/inject: disabled}")), c) ==
+    CHECK(skipped(annotated("{meshctl.io/inject: disabled}"), c) ==
           "deployment \"web\" skipped: annotation meshctl.io/inject is disabled");
-    CHECK(skipped(with_template_annotations(deployment(), yaml("{meshctl.io/inject: 'on'}")), c) ==
+    CHECK(skipped(annotated("{meshctl.io/inject: 'on'}"), c) ==
           "deployment \"web\" skipped: meshctl.io/inject is \"on\", not enabled, ingress or disabled");
     CHECK(skipped(deployment(), c, {{"emojivoto", yaml("{meshctl.io/inject: disabled}")}}) ==
           "deployment \"web\" skipped: its namespace has annotation meshctl.io/inject: disabled");
@@ -410,10 +413,12 @@ TEST_CASE("skips leave the object as it was and say why", "[inject]") {
 }
 
 TEST_CASE("the pod's annotations beat its namespace's", "[inject]") {
-  const NamespaceAnnotations disabled{{"emojivoto", yaml("{meshctl.io/inject: disabled, config.meshctl.io/proxy-log-level: debug}")}};
-  const NamespaceAnnotations enabled{{"emojivoto", yaml("{meshctl.io/inject: ingress, config.meshctl.io/proxy-log-level: debug, config.meshctl.io/opaque-ports: '1234'}")}};
-  const Json pod_enabled = with_template_annotations(deployment(), yaml("{meshctl.io/inject: enabled, config.meshctl.io/proxy-log-level: trace}"));
-  const Json pod_disabled = with_template_annotations(deployment(), yaml("{meshctl.io/inject: disabled}"));
+  const NamespaceAnnotations disabled{
+      {"emojivoto", yaml("{meshctl.io/inject: disabled, config.meshctl.io/proxy-log-level: debug}")}};
+  const NamespaceAnnotations enabled{{"emojivoto", yaml(R"({meshctl.io/inject: ingress,
+      config.meshctl.io/proxy-log-level: debug, config.meshctl.io/opaque-ports: '1234'})")}};
+  const Json pod_enabled = annotated("{meshctl.io/inject: enabled, config.meshctl.io/proxy-log-level: trace}");
+  const Json pod_disabled = annotated("{meshctl.io/inject: disabled}");
 
   // Namespace disabled, pod enabled: injected, with the pod's log level.
   auto r = inject(pod_enabled, manual_config(), disabled);
@@ -444,7 +449,7 @@ TEST_CASE("the pod's annotations beat its namespace's", "[inject]") {
 TEST_CASE("flags become config annotations in both modes", "[inject]") {
   for (auto c : {manual_config(), annotate_config()}) {
     c.override_annotations = yaml("{config.meshctl.io/proxy-log-level: debug, config.meshctl.io/opaque-ports: '4222'}");
-    const Json pod = tpl(inject(with_template_annotations(deployment(), yaml("{config.meshctl.io/proxy-log-level: info}")), c).object);
+    const Json pod = tpl(inject(annotated("{config.meshctl.io/proxy-log-level: info}"), c).object);
     CHECK(pod["metadata"]["annotations"]["config.meshctl.io/proxy-log-level"] == "debug");
     CHECK(pod["metadata"]["annotations"]["config.meshctl.io/opaque-ports"] == "4222");
     if (c.mode == Mode::Manual) {
@@ -521,7 +526,7 @@ TEST_CASE("uninject removes exactly what inject added", "[inject]") {
   const auto untouched = uninject_object(deployment());
   CHECK(untouched.object == deployment());
   CHECK(line_of(untouched) == "deployment \"web\" skipped: not injected");
-  const Json disabled = with_template_annotations(deployment(), yaml("{meshctl.io/inject: disabled}"));
+  const Json disabled = annotated("{meshctl.io/inject: disabled}");
   CHECK(uninject_object(disabled).object == disabled);
 }
 
@@ -529,13 +534,15 @@ TEST_CASE("Lists are walked item by item", "[inject]") {
   const Json list = Json{{"apiVersion", "v1"},
                          {"kind", "List"},
                          {"items", Json::array({deployment(), yaml("{kind: Service, metadata: {name: web}}"),
-                                                yaml("{kind: Namespace, metadata: {name: emojivoto, annotations: {meshctl.io/inject: disabled}}}")})}};
+                                                yaml(R"({kind: Namespace, metadata: {name: emojivoto,
+                                                         annotations: {meshctl.io/inject: disabled}}})")})}};
   NamespaceAnnotations namespaces;
   collect_namespaces(list, namespaces);
   REQUIRE(namespaces.count("emojivoto"));
   auto r = inject(list, manual_config(), namespaces);
   REQUIRE(r.reports.size() == 3);
-  CHECK(report_line(r.reports[0]) == "deployment \"web\" skipped: its namespace has annotation meshctl.io/inject: disabled");
+  CHECK(report_line(r.reports[0]) ==
+        "deployment \"web\" skipped: its namespace has annotation meshctl.io/inject: disabled");
   CHECK(report_line(r.reports[1]) == "service \"web\" skipped: kind not injectable");
   CHECK(report_line(r.reports[2]) == "namespace \"emojivoto\" skipped: annotation meshctl.io/inject is disabled");
   r = inject(list, manual_config());

@@ -118,7 +118,8 @@ std::optional<std::string> check_ports(std::string_view text) {
   size_t start = 0;
   while (start <= text.size()) {
     const size_t comma = text.find(',', start);
-    const auto item = trim(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    const size_t len = comma == std::string_view::npos ? std::string_view::npos : comma - start;
+    const auto item = trim(text.substr(start, len));
     const size_t dash = item.find('-');
     const auto lo = to_number(item.substr(0, dash));
     const auto hi = dash == std::string_view::npos ? lo : to_number(item.substr(dash + 1));
@@ -200,8 +201,9 @@ std::optional<std::string> check_quantity(std::string_view text) {
   bool ok = whole > 0 || fraction > 0;
   const std::string_view suffix = text.substr(i);
   if (ok && !suffix.empty()) {
-    const bool binary = suffix.size() == 2 && suffix[1] == 'i' && std::string_view("KMGTPE").find(suffix[0]) != std::string_view::npos;
-    const bool decimal = suffix.size() == 1 && std::string_view("numkMGTPE").find(suffix[0]) != std::string_view::npos;
+    auto one_of = [](char c, std::string_view set) { return set.find(c) != std::string_view::npos; };
+    const bool binary = suffix.size() == 2 && suffix[1] == 'i' && one_of(suffix[0], "KMGTPE");
+    const bool decimal = suffix.size() == 1 && one_of(suffix[0], "numkMGTPE");
     bool exponent = false;
     if (suffix[0] == 'e' || suffix[0] == 'E') {
       size_t j = 1;

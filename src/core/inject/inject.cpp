@@ -77,7 +77,8 @@ bool remove_named(Json& spec, const char* field, std::initializer_list<std::stri
 }
 
 // Drops metadata.<field> keys that `drop` picks; a map (and metadata) this empties goes too.
-bool remove_metadata_keys(Json& obj, const char* field, const std::function<bool(const std::string&, const Json&)>& drop) {
+bool remove_metadata_keys(Json& obj, const char* field,
+                          const std::function<bool(const std::string&, const Json&)>& drop) {
   auto md = obj.find("metadata");
   if (md == obj.end() || !md->is_object()) return false;
   auto f = md->find(field);
@@ -181,7 +182,9 @@ std::optional<std::string> resolve(const InjectConfig& c, const Json& ns_annotat
   s.native_sidecar = c.native_sidecar;
   std::string image;
 
-  for (const auto& [annotations, where] : {std::pair{&ns_annotations, " on its namespace"}, std::pair{&pod_annotations, ""}}) {
+  const std::pair<const Json*, const char*> sources[] = {{&ns_annotations, " on its namespace"},
+                                                        {&pod_annotations, ""}};
+  for (const auto& [annotations, where] : sources) {
     if (!annotations->is_object()) continue;
     for (auto it = annotations->begin(); it != annotations->end(); ++it) {
       const std::string& key = it.key();

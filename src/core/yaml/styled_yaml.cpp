@@ -911,7 +911,9 @@ StyledDocument parse_styled(std::string_view text, int first_line) {
   try {
     YAML::Parser parser(in);
     parser.HandleNextDocument(builder);
-    if (parser.HandleNextDocument(builder)) throw SyntaxError(first_line, "more than one document in one part of the stream");
+    if (parser.HandleNextDocument(builder)) {
+      throw SyntaxError(first_line, "more than one document in one part of the stream");
+    }
   } catch (const YAML::Exception& e) {
     throw SyntaxError(first_line + (e.mark.is_null() || e.mark.line < 0 ? 0 : e.mark.line), e.msg);
   }
