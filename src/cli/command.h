@@ -24,5 +24,7 @@ void add_version_command(CLI::App& app, const Io& io, Runner& run);
 void add_identity_command(CLI::App& app, const Io& io, Runner& run);
 void add_install_command(CLI::App& app, const Io& io, Runner& run);
 void add_uninstall_command(CLI::App& app, const Io& io, Runner& run);
+void add_inject_command(CLI::App& app, const Io& io, Runner& run);
+void add_uninject_command(CLI::App& app, const Io& io, Runner& run);
 
 }  // namespace meshctl::cli

@@ -27,4 +27,8 @@ std::string to_yaml(const Json& value);
 // True when `s` written as a plain scalar would read back as the same string.
 bool plain_scalar_safe(std::string_view s);
 
+// The value an untagged plain scalar stands for under the typing parse_document uses
+// ("8080" is a number, "true" a boolean, "~" null, anything else a string).
+Json plain_scalar_value(std::string_view text);
+
 }  // namespace meshctl::core::yaml
