@@ -129,7 +129,7 @@ std::string render_install(const InstallOptions& o, std::ostream& err) {
   check_output_format(o.output);
   check_flag_conflicts(o);
   const Json values = effective_values(o.values, o.ha, &o, o.mesh_namespace);
-  if (o.print_values) return core::yaml::to_yaml(values);
+  if (o.print_values) return o.output == "json" ? values.dump(2) + "\n" : core::yaml::to_yaml(values);
 
   if (o.crds) {
     err << "Rendering the meshctl CRDs...\n";

@@ -213,6 +213,8 @@ TEST_CASE("install --print-values prints the effective values", "[install][golde
   const Json v = core::yaml::parse_document(r.out, "output");
   CHECK(v["controllerReplicas"] == 3);
   CHECK(v["proxy"]["logLevel"] == "debug");
+  o.output = "json";
+  CHECK(Json::parse(install(o).out) == v);
 }
 
 TEST_CASE("the same certificate files give byte-identical output", "[install][determinism]") {
