@@ -129,7 +129,7 @@ std::string render_install(const InstallOptions& o, std::ostream& err) {
   check_output_format(o.output);
   check_flag_conflicts(o);
   const Json values = effective_values(o.values, o.ha, &o, o.mesh_namespace);
-  if (o.print_values) return core::yaml::to_yaml(values);
+  if (o.print_values) return o.output == "json" ? values.dump(2) + "\n" : core::yaml::to_yaml(values);
 
   if (o.crds) {
     err << "Rendering the meshctl CRDs...\n";
@@ -221,9 +221,9 @@ void add_install_command(CLI::App& app, const Io& io, Runner& run) {
       "  meshctl install --identity-trust-anchors-file ca.crt \\\n"
       "      --identity-issuer-certificate-file issuer.crt --identity-issuer-key-file issuer.key");
   cmd->add_flag("--crds", options->crds, "Render only the CustomResourceDefinitions (apply them first)");
-  cmd->add_option("-f,--values", options->values.files, "A YAML values file (repeatable; later files win)");
-  cmd->add_option("--set", options->values.sets, "Set a value: a.b=v, list[0]=v, list={a,b} (repeatable)");
-  cmd->add_option("--set-string", options->values.string_sets, "Set a value, always as a string (repeatable)");
+  cmd->add_option("-f,--values", options->values.files, "A YAML values file (repeatable; later files win)")->allow_extra_args(false)->take_all();
+  cmd->add_option("--set", options->values.sets, "Set a value: a.b=v, list[0]=v, list={a,b} (repeatable)")->allow_extra_args(false)->take_all();
+  cmd->add_option("--set-string", options->values.string_sets, "Set a value, always as a string (repeatable)")->allow_extra_args(false)->take_all();
   cmd->add_flag("--ha", options->ha, "High availability: 3 replicas, anti-affinity, disruption budgets, webhook "
                                      "failurePolicy Fail");
   cmd->add_flag("--print-values", options->print_values, "Print the effective values as YAML and stop");
@@ -250,9 +250,9 @@ void add_uninstall_command(CLI::App& app, const Io& io, Runner& run) {
   cmd->footer(
       "Pass the value flags you installed with, so the same objects are named:\n"
       "  meshctl uninstall | kubectl delete --ignore-not-found -f -");
-  cmd->add_option("-f,--values", options->values.files, "A YAML values file (repeatable)");
-  cmd->add_option("--set", options->values.sets, "Set a value (repeatable)");
-  cmd->add_option("--set-string", options->values.string_sets, "Set a value as a string (repeatable)");
+  cmd->add_option("-f,--values", options->values.files, "A YAML values file (repeatable)")->allow_extra_args(false)->take_all();
+  cmd->add_option("--set", options->values.sets, "Set a value (repeatable)")->allow_extra_args(false)->take_all();
+  cmd->add_option("--set-string", options->values.string_sets, "Set a value as a string (repeatable)")->allow_extra_args(false)->take_all();
   cmd->add_flag("--ha", options->ha, "The control plane was installed with --ha");
   cmd->add_option("--mesh-namespace", options->mesh_namespace, "Namespace of the control plane (default meshctl)");
   cmd->add_option("-o,--output", options->output, "Output format: yaml or json");

@@ -198,7 +198,7 @@ TEST_CASE("uninstall names every object install creates", "[install][golden]") {
   CHECK((*find(ha_stubs, "Namespace", "mesh-system"))["metadata"]["name"] == "mesh-system");
 }
 
-TEST_CASE("--print-values prints the effective values", "[install][golden]") {
+TEST_CASE("install --print-values prints the effective values", "[install][golden]") {
   auto o = with_test_certificates();
   o.trust_anchors_file.clear();
   o.issuer_certificate_file.clear();
@@ -213,6 +213,8 @@ TEST_CASE("--print-values prints the effective values", "[install][golden]") {
   const Json v = core::yaml::parse_document(r.out, "output");
   CHECK(v["controllerReplicas"] == 3);
   CHECK(v["proxy"]["logLevel"] == "debug");
+  o.output = "json";
+  CHECK(Json::parse(install(o).out) == v);
 }
 
 TEST_CASE("the same certificate files give byte-identical output", "[install][determinism]") {
@@ -352,7 +354,7 @@ TEST_CASE("meshctl-config holds the values without the issuer's key", "[install]
   CHECK(config["meshNamespace"] == "meshctl");
 }
 
-TEST_CASE("-o json writes one List with the same objects", "[install]") {
+TEST_CASE("install -o json writes one List with the same objects", "[install]") {
   auto o = with_test_certificates();
   const auto yaml_objects = objects_of(install(o).out);
   o.output = "json";

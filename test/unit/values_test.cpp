@@ -35,7 +35,7 @@ TEST_CASE("defaults load from the embedded values.yaml", "[values]") {
   CHECK(v["proxy"]["ports"]["inbound"] == 4143);
 }
 
-TEST_CASE("--set is typed and supports nesting and list indices", "[values]") {
+TEST_CASE("typed --set supports nesting and list indices", "[values]") {
   Json v = Json::object();
   apply_set(v, "a.b=3,a.c=true,a.d=null,a.e=hello,a.f=007");
   CHECK(v["a"]["b"] == 3);

@@ -17,9 +17,12 @@ import (
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apivalidation "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/validation"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
 	schemavalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"sigs.k8s.io/yaml"
 )
 
@@ -33,9 +36,15 @@ func splitDocs(data []byte) [][]byte {
 	return docs
 }
 
+type versionCheck struct {
+	schema     schemavalidation.SchemaValidator
+	structural *structuralschema.Structural
+	cel        *cel.Validator // nil when the version has no x-kubernetes-validations
+}
+
 type checked struct {
-	crd       *apiextensions.CustomResourceDefinition
-	validator map[string]schemavalidation.SchemaValidator // by version
+	crd      *apiextensions.CustomResourceDefinition
+	versions map[string]versionCheck
 }
 
 func loadCRDs(path string) (map[string]checked, int) {
@@ -72,7 +81,7 @@ func loadCRDs(path string) (map[string]checked, int) {
 			fmt.Printf("%s: %v\n", v1.Name, e)
 		}
 		failures += len(errs)
-		c := checked{crd: internal, validator: map[string]schemavalidation.SchemaValidator{}}
+		c := checked{crd: internal, versions: map[string]versionCheck{}}
 		for _, ver := range internal.Spec.Versions {
 			s := ver.Schema
 			if s == nil {
@@ -83,9 +92,11 @@ func loadCRDs(path string) (map[string]checked, int) {
 				failures++
 				continue
 			}
-			if _, err := structuralschema.NewStructural(s.OpenAPIV3Schema); err != nil {
+			structural, err := structuralschema.NewStructural(s.OpenAPIV3Schema)
+			if err != nil {
 				fmt.Printf("%s/%s: not structural: %v\n", v1.Name, ver.Name, err)
 				failures++
+				continue
 			}
 			validator, _, err := schemavalidation.NewSchemaValidator(s.OpenAPIV3Schema)
 			if err != nil {
@@ -93,7 +104,11 @@ func loadCRDs(path string) (map[string]checked, int) {
 				failures++
 				continue
 			}
-			c.validator[ver.Name] = validator
+			c.versions[ver.Name] = versionCheck{
+				schema:     validator,
+				structural: structural,
+				cel:        cel.NewValidator(structural, true, celconfig.PerCallLimit),
+			}
 		}
 		byKind[internal.Spec.Group+"/"+internal.Spec.Names.Kind] = c
 		fmt.Printf("ok %s\n", v1.Name)
@@ -114,8 +129,13 @@ func main() {
 			os.Exit(2)
 		}
 		for i, doc := range splitDocs(data) {
+			// Decoded as the API server decodes a request body: integers as int64.
 			var obj map[string]interface{}
-			if err := yaml.Unmarshal(doc, &obj); err != nil {
+			asJSON, err := yaml.YAMLToJSON(doc)
+			if err == nil {
+				err = utiljson.Unmarshal(asJSON, &obj)
+			}
+			if err != nil {
 				fmt.Printf("object %d: %v\n", i+1, err)
 				failures++
 				continue
@@ -130,13 +150,19 @@ func main() {
 				expectInvalid = ann["crdcheck.meshctl.io/expect"] == "invalid"
 			}
 			c, ok := crds[group+"/"+kind]
-			validator := c.validator[version]
-			if !ok || validator == nil {
+			check, served := c.versions[version]
+			if !ok || !served {
 				fmt.Printf("object %d %s %q: no CRD serves %s\n", i+1, kind, name, apiVersion)
 				failures++
 				continue
 			}
-			errs := schemavalidation.ValidateCustomResource(field.NewPath(""), obj, validator)
+			// What the API server runs on create: the OpenAPI schema, then the CEL rules.
+			errs := schemavalidation.ValidateCustomResource(field.NewPath(""), obj, check.schema)
+			if check.cel != nil {
+				celErrs, _ := check.cel.Validate(context.Background(), field.NewPath(""), check.structural, obj, nil,
+					celconfig.RuntimeCELCostBudget)
+				errs = append(errs, celErrs...)
+			}
 			switch {
 			case expectInvalid && len(errs) == 0:
 				fmt.Printf("object %d %s %q: accepted, but should be refused\n", i+1, kind, name)
