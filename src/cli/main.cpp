@@ -14,10 +14,18 @@ int main(int argc, char** argv) {
   cli::Runner run;
   cli::add_commands(app, io, run);
 
+  if (argc == 1) {
+    std::cout << app.help();
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e, std::cout, std::cerr);
+    // --help is a "parse error" that succeeds; every real one is one line and exit code 1, the
+    // same as errors the commands themselves report.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e, std::cout, std::cerr);
+    std::cerr << "Error: " << e.what() << "\n";
+    return 1;
   }
   try {
     return run ? run() : 0;
