@@ -234,7 +234,7 @@ TEST_CASE("identity issues a verified workload certificate and refuses each bad 
   CHECK(svc.proc->stderr_text().find(token.substr(token.rfind('.') + 1)) == std::string::npos);
 }
 
-TEST_CASE("an issuer that expires while serving gets 503; an expired one at start is refused", "[identity]") {
+TEST_CASE("an issuer that expires while serving gets 503, and one expired at start is refused", "[identity]") {
   Pki pki;
   must({kBinary, "identity", "create-issuer", "--force", "--lifetime", "3s", "--anchor-cert", pki.dir.file("ca.crt"),
         "--anchor-key", pki.dir.file("ca.key"), "--cert", pki.dir.file("issuer.crt"), "--key", pki.dir.file("issuer.key")});
@@ -299,7 +299,7 @@ TEST_CASE("the identity client renews before expiry and the old certificate work
   client.stop();
 }
 
-TEST_CASE("a new issuer on disk is used without a restart; a bad one is refused", "[identity]") {
+TEST_CASE("a new issuer on disk is used without a restart and a bad one is refused", "[identity]") {
   Pki pki;
   Service svc(pki, {});
   const auto anchors = pki.anchors();

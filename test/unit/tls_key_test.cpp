@@ -81,7 +81,7 @@ TEST_CASE("private keys round-trip as PKCS#8 PEM and DER", "[tls]") {
   CHECK(openssl_queue_empty());
 }
 
-TEST_CASE("traditional EC keys are read; encrypted keys and garbage are refused", "[tls]") {
+TEST_CASE("traditional EC keys are read, encrypted keys and garbage are refused", "[tls]") {
   const tls::PrivateKey key = tls::generate_ecdsa_p256();
   {
     const tls::BioPtr bio(BIO_new(BIO_s_mem()));

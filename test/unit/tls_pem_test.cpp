@@ -36,7 +36,7 @@ TEST_CASE("a certificate round-trips through PEM and DER", "[tls]") {
   CHECK(openssl_queue_empty());
 }
 
-TEST_CASE("a bundle of two keeps its order; text around blocks is tolerated", "[tls]") {
+TEST_CASE("a bundle of two keeps its order and text around blocks is tolerated", "[tls]") {
   const auto pki = meshctl::test::make_pki();
   const std::string pem = tls::bundle_to_pem(std::vector{pki.issuer, pki.root});
   CHECK(pem == tls::certificate_to_pem(pki.issuer) + tls::certificate_to_pem(pki.root));
