@@ -1,13 +1,13 @@
 #include "core/yaml/yaml_json.h"
 
-#include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <cmath>
-#include <regex>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/yaml/manifest_stream.h"
+#include "core/yaml/styled_yaml.h"
 
 namespace meshctl::core::yaml {
 namespace {
@@ -18,36 +18,67 @@ bool is_null_word(std::string_view s) {
 bool is_true_word(std::string_view s) { return s == "true" || s == "True" || s == "TRUE"; }
 bool is_false_word(std::string_view s) { return s == "false" || s == "False" || s == "FALSE"; }
 
-bool parse_int(std::string_view s, Json& out) {
-  static const std::regex dec("[-+]?[0-9]+"), oct("0o[0-7]+"), hex("0x[0-9a-fA-F]+");
-  const std::string str(s);
-  int base = 10;
-  std::string_view digits = s;
-  if (std::regex_match(str, dec)) {
-    if (digits.front() == '+') digits.remove_prefix(1);
-  } else if (std::regex_match(str, oct)) {
-    base = 8, digits.remove_prefix(2);
-  } else if (std::regex_match(str, hex)) {
-    base = 16, digits.remove_prefix(2);
-  } else {
-    return false;
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool all_digits(std::string_view s, bool (*ok)(char)) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!ok(c)) return false;
   }
-  long long v = 0;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
-  if (ec != std::errc() || p != digits.data() + digits.size()) {
-    // Too large for an integer: YAML still calls it a number.
-    out = std::stod(str);
-    return true;
-  }
-  out = v;
   return true;
 }
 
+// YAML 1.2 core schema integers: [-+]?[0-9]+, 0o[0-7]+, 0x[0-9a-fA-F]+. Hand-written rather than
+// std::regex: every plain scalar of every document passes through here.
+bool parse_int(std::string_view s, Json& out) {
+  int base = 10;
+  std::string_view digits = s;
+  if (s.starts_with("0o")) {
+    base = 8, digits.remove_prefix(2);
+    if (!all_digits(digits, [](char c) { return c >= '0' && c <= '7'; })) return false;
+  } else if (s.starts_with("0x")) {
+    base = 16, digits.remove_prefix(2);
+    if (!all_digits(digits, [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); })) {
+      return false;
+    }
+  } else {
+    const bool sign = !s.empty() && (s[0] == '-' || s[0] == '+');
+    if (!all_digits(s.substr(sign ? 1 : 0), is_digit)) return false;
+    if (s[0] == '+') digits.remove_prefix(1);
+  }
+  long long v = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
+  if (ec == std::errc() && p == digits.data() + digits.size()) {
+    out = v;
+    return true;
+  }
+  if (base != 10) return false;  // too large: keep the text rather than guess
+  out = std::stod(std::string(s));  // too large for an integer: YAML still calls it a number
+  return true;
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? and the infinities and NaN.
 bool parse_float(std::string_view s, Json& out) {
-  static const std::regex num(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  const std::string str(s);
-  if (std::regex_match(str, num)) {
-    out = std::stod(str);
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < s.size() && is_digit(s[i])) ++i;
+    return i - start;
+  };
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  const size_t whole = digits();
+  size_t fraction = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    fraction = digits();
+  }
+  bool ok = whole > 0 || fraction > 0;
+  if (ok && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    ok = digits() > 0;
+  }
+  if (ok && i == s.size()) {
+    out = std::stod(std::string(s));
     return true;
   }
   if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "+.Inf" || s == "+.INF") {
@@ -56,6 +87,10 @@ bool parse_float(std::string_view s, Json& out) {
   }
   if (s == "-.inf" || s == "-.Inf" || s == "-.INF") {
     out = -INFINITY;
+    return true;
+  }
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") {
+    out = NAN;
     return true;
   }
   return false;
@@ -68,45 +103,6 @@ Json plain_scalar(const std::string& s) {
   Json n;
   if (parse_int(s, n) || parse_float(s, n)) return n;
   return s;
-}
-
-Json convert(const YAML::Node& node, std::string_view source, int first_line) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      // yaml-cpp tags plain scalars "?" and quoted or block scalars "!".
-      if (node.Tag() == "?") return plain_scalar(node.Scalar());
-      if (node.Tag() == "tag:yaml.org,2002:int" || node.Tag() == "!!int") {
-        Json n;
-        if (parse_int(node.Scalar(), n)) return n;
-      }
-      return node.Scalar();
-    case YAML::NodeType::Sequence: {
-      Json arr = Json::array();
-      for (const auto& item : node) arr.push_back(convert(item, source, first_line));
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      Json obj = Json::object();
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) {
-          throw Error(std::string(source) + ":" + std::to_string(kv.first.Mark().line + first_line) +
-                      ": mapping keys must be scalars");
-        }
-        const std::string key = kv.first.Scalar();
-        if (obj.contains(key)) {
-          throw Error(std::string(source) + ":" + std::to_string(kv.first.Mark().line + first_line) +
-                      ": duplicate key \"" + key + "\"");
-        }
-        obj[key] = convert(kv.second, source, first_line);
-      }
-      return obj;
-    }
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return nullptr;
 }
 
 void emit(const Json& v, int indent, std::string& out);
@@ -259,28 +255,25 @@ bool plain_scalar_safe(std::string_view s) {
   return true;
 }
 
+// One reader for all YAML: the styled parser bounds alias expansion and finds duplicate keys in
+// linear time; callers that only want the value drop the style.
 Json parse_document(std::string_view text, std::string_view source, int first_line) {
   try {
-    return convert(YAML::Load(std::string(text)), source, first_line);
-  } catch (const YAML::Exception& e) {
-    throw Error(std::string(source) + ":" + std::to_string(e.mark.line + first_line) + ": " + e.msg);
+    return parse_styled(text, first_line).take_value();
+  } catch (const SyntaxError& e) {
+    throw Error(std::string(source) + ":" + std::to_string(e.line()) + ": " + e.problem());
   }
 }
 
 std::vector<Json> parse_stream(std::string_view text, std::string_view source) {
+  const ManifestStream stream{std::string(text), std::string(source)};
   std::vector<Json> docs;
-  try {
-    for (const auto& node : YAML::LoadAll(std::string(text))) {
-      if (node.IsNull()) continue;
-      docs.push_back(convert(node, source, 1));
-    }
-  } catch (const YAML::Exception& e) {
-    throw Error(std::string(source) + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  docs.reserve(stream.size());
+  for (size_t i = 0; i < stream.size(); ++i) {
+    if (!stream.document(i).is_null()) docs.push_back(stream.document(i));
   }
   return docs;
 }
-
-Json plain_scalar_value(std::string_view text) { return plain_scalar(std::string(text)); }
 
 std::string to_yaml(const Json& value) {
   std::string out;
