@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "core/error.h"
 #include "core/yaml/yaml_json.h"
@@ -45,4 +46,36 @@ TEST_CASE("malformed YAML names the source and line", "[yaml]") {
     CHECK(std::string(e.what()).rfind("values.yaml:", 0) == 0);
   }
   CHECK_THROWS_AS(y::parse_document("a: 1\na: 2\n", "dup.yaml"), meshctl::core::Error);
+}
+
+TEST_CASE("aliases that expand without bound are refused, not followed", "[yaml]") {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'j'; ++c) {
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += std::string(i ? ", *" : "*") + prev;
+    bomb += "]\n";
+    prev = c;
+  }
+  try {
+    y::parse_document(bomb, "bomb.yaml");
+    FAIL("no error");
+  } catch (const meshctl::core::Error& e) {
+    CHECK(std::string(e.what()).find("bomb.yaml:") == 0);
+    CHECK(std::string(e.what()).find("too many") != std::string::npos);
+  }
+}
+
+TEST_CASE("core schema numbers, infinities and NaN are typed; look-alikes stay strings", "[yaml]") {
+  const Json v = y::parse_document("a: 0o17\nb: -12\nc: 1e3\nd: .5\ne: -.inf\nf: .nan\ng: 0x\nh: 1.2.3\ni: +7\nj: 0o9\n", "t");
+  CHECK(v["a"] == 15);
+  CHECK(v["b"] == -12);
+  CHECK(v["c"] == 1000.0);
+  CHECK(v["d"] == 0.5);
+  CHECK(v["e"].get<double>() < 0);
+  CHECK(std::isnan(v["f"].get<double>()));
+  CHECK(v["g"] == "0x");
+  CHECK(v["h"] == "1.2.3");
+  CHECK(v["i"] == 7);
+  CHECK(v["j"] == "0o9");
 }
