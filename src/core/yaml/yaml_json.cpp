@@ -275,6 +275,8 @@ std::vector<Json> parse_stream(std::string_view text, std::string_view source) {
   return docs;
 }
 
+Json plain_scalar_value(std::string_view text) { return plain_scalar(std::string(text)); }
+
 std::string to_yaml(const Json& value) {
   std::string out;
   emit(value, 0, out);
