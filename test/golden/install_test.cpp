@@ -198,7 +198,7 @@ TEST_CASE("uninstall names every object install creates", "[install][golden]") {
   CHECK((*find(ha_stubs, "Namespace", "mesh-system"))["metadata"]["name"] == "mesh-system");
 }
 
-TEST_CASE("install --print-values prints the effective values", "[install][golden]") {
+TEST_CASE("install prints the effective values with --print-values", "[install][golden]") {
   auto o = with_test_certificates();
   o.trust_anchors_file.clear();
   o.issuer_certificate_file.clear();

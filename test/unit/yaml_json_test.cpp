@@ -66,7 +66,7 @@ TEST_CASE("aliases that expand without bound are refused, not followed", "[yaml]
   }
 }
 
-TEST_CASE("core schema numbers, infinities and NaN are typed; look-alikes stay strings", "[yaml]") {
+TEST_CASE("core schema numbers, infinities and NaN are typed and look-alikes stay strings", "[yaml]") {
   const Json v = y::parse_document("a: 0o17\nb: -12\nc: 1e3\nd: .5\ne: -.inf\nf: .nan\ng: 0x\nh: 1.2.3\ni: +7\nj: 0o9\n", "t");
   CHECK(v["a"] == 15);
   CHECK(v["b"] == -12);
