@@ -1,4 +1,5 @@
 #include "core/render/template_functions.h"
+#include "core/yaml/styled_yaml.h"
 
 #include <openssl/evp.h>
 
@@ -46,28 +47,6 @@ double real(const Json& v) {
   throw TemplateFault("argument must be a number, not " + template_kind(v));
 }
 
-// Go's strconv.Quote for the characters YAML's double-quoted style also understands.
-std::string go_quote(std::string_view s) {
-  std::string q = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': q += "\\\""; break;
-      case '\\': q += "\\\\"; break;
-      case '\n': q += "\\n"; break;
-      case '\r': q += "\\r"; break;
-      case '\t': q += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          q += buf;
-        } else {
-          q += static_cast<char>(c);
-        }
-    }
-  }
-  return q + "\"";
-}
 
 std::string indent_lines(long long n, const std::string& s) {
   if (n < 0) throw TemplateFault("indent must not be negative");
@@ -194,7 +173,7 @@ std::string go_printf(const std::string& format, const Args& args, size_t first)
         out += buf;
         break;
       case 'q':
-        out += go_quote(template_text(a));
+        out += yaml::double_quoted(template_text(a));
         break;
       case 't':
         if (!a.is_boolean()) throw TemplateFault("printf: %t needs a boolean");
@@ -289,7 +268,7 @@ std::map<std::string, TemplateFunction> builtin_template_functions() {
     for (const auto& v : a) {
       if (v.is_null()) continue;  // as Sprig does: a missing value quotes to nothing
       if (!out.empty()) out += ' ';
-      out += go_quote(template_text(v));
+      out += yaml::double_quoted(template_text(v));
     }
     return Json(out);
   };

@@ -107,27 +107,6 @@ Json plain_scalar(const std::string& s) {
 
 void emit(const Json& v, int indent, std::string& out);
 
-std::string quote_double(std::string_view s) {
-  std::string q = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': q += "\\\""; break;
-      case '\\': q += "\\\\"; break;
-      case '\n': q += "\\n"; break;
-      case '\t': q += "\\t"; break;
-      case '\r': q += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          q += buf;
-        } else {
-          q += static_cast<char>(c);
-        }
-    }
-  }
-  return q + "\"";
-}
 
 std::string scalar_text(const Json& v) {
   if (v.is_null()) return "null";
@@ -140,7 +119,7 @@ std::string scalar_text(const Json& v) {
     return v.dump();
   }
   const auto& s = v.get_ref<const std::string&>();
-  return plain_scalar_safe(s) ? s : quote_double(s);
+  return plain_scalar_safe(s) ? s : double_quoted(s);
 }
 
 void emit_string_block(const std::string& s, int indent, std::string& out) {
