@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <iosfwd>
+#include <string>
+#include <vector>
 
 namespace meshctl::cli {
 
@@ -16,6 +18,10 @@ struct Io {
 
 // Set by the chosen subcommand's callback; main runs it after parsing.
 using Runner = std::function<int()>;
+
+// The whole command line as main runs it: parses `args` (without the program name), runs the
+// chosen command, and turns every error into one `Error:` line and exit code 1.
+int run_meshctl(const std::vector<std::string>& args, const Io& io);
 
 // Registers every subcommand that works; the list lives in commands.cpp.
 void add_commands(CLI::App& app, const Io& io, Runner& run);

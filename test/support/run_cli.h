@@ -16,26 +16,12 @@ struct CliRun {
   std::string err;
 };
 
+// Exactly main's path (cli::run_meshctl), so exit codes and messages are what a user sees.
 inline CliRun run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "") {
   std::istringstream in(stdin_text);
   std::ostringstream out, err;
-  CLI::App app{"meshctl", "meshctl"};
-  app.require_subcommand(1);
-  cli::Io io{in, out, err};
-  cli::Runner run;
-  cli::add_commands(app, io, run);
-
-  std::vector<std::string> storage{"meshctl"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : storage) argv.push_back(s.data());
   CliRun result;
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-    result.code = run ? run() : 0;
-  } catch (const CLI::ParseError& e) {
-    result.code = app.exit(e, out, err);
-  }
+  result.code = cli::run_meshctl(args, cli::Io{in, out, err});
   result.out = out.str();
   result.err = err.str();
   return result;
