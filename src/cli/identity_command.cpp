@@ -14,6 +14,7 @@
 #include "core/identity/jwt_token_validator.h"
 #include "core/identity/kubernetes_token_validator.h"
 #include "core/log/log.h"
+#include "core/net/host_port.h"
 #include "core/tls/describe.h"
 #include "core/tls/files.h"
 #include "core/tls/issue.h"
@@ -43,6 +44,9 @@ struct ServeOptions {
 
 int run_serve(ServeOptions o) {
   core::log::set_level(core::log::parse_level(o.log_level, "--log-level"));
+  // Cheap checks first, so a typo is reported before any file is read.
+  core::net::parse_host_port(o.server.listen_addr, "--addr");
+  core::net::parse_host_port(o.server.admin_addr, "--admin-addr");
   o.server.certifier.lifetime = duration_cast<seconds>(core::util::parse_duration(o.lifetime, "--issuance-lifetime"));
   o.server.certifier.clock_skew =
       duration_cast<seconds>(core::util::parse_duration(o.skew, "--clock-skew-allowance"));
