@@ -19,19 +19,26 @@ void add_proxy_init_subcommand(CLI::App& proxy, const Io& io, Runner& run) {
   // naming the flag rather than CLI11's conversion message.
   cmd->add_option("--inbound-port,--incoming-proxy-port", f.inbound_port,
                   "Port of the proxy's inbound listener; inbound TCP is redirected there")
+      ->type_name("PORT")
       ->capture_default_str();
   cmd->add_option("--outbound-port,--outgoing-proxy-port", f.outbound_port,
                   "Port of the proxy's outbound listener; outbound TCP is redirected there")
+      ->type_name("PORT")
       ->capture_default_str();
   cmd->add_option("--proxy-uid", f.proxy_uid, "UID the proxy runs as; its own traffic is never redirected")
+      ->type_name("UID")
       ->capture_default_str();
   cmd->add_option("--skip-inbound-ports,--inbound-ports-to-ignore", f.skip_inbound_ports,
-                  "Inbound ports or ranges (8000-8010) that bypass the proxy; 4190 and 4191 always do");
+                  "Inbound ports or ranges (8000-8010) that bypass the proxy; 4190 and 4191 always do")
+      ->type_name("PORTS");
   cmd->add_option("--skip-outbound-ports,--outbound-ports-to-ignore", f.skip_outbound_ports,
-                  "Outbound ports or ranges that bypass the proxy");
+                  "Outbound ports or ranges that bypass the proxy")
+      ->type_name("PORTS");
   cmd->add_option("--skip-subnets,--subnets-to-ignore", f.skip_subnets,
-                  "Destination CIDRs whose outbound traffic bypasses the proxy");
+                  "Destination CIDRs whose outbound traffic bypasses the proxy")
+      ->type_name("CIDRS");
   cmd->add_option("--iptables-mode", f.iptables_mode, "nft or legacy: which iptables backend to use")
+      ->type_name("MODE")
       ->capture_default_str();
   cmd->add_flag("--dry-run", f.dry_run, "Print the iptables-restore input and change nothing");
   cmd->add_flag("--uninstall", f.uninstall, "Remove the rules and chains an earlier run installed");

@@ -30,6 +30,8 @@ TEST_CASE("two pods on the test bridge talk HTTP/1.1, h2c, gRPC, WebSocket and T
     const auto b = net.add_pod("b");
     CHECK(a.ip != b.ip);
     CHECK(net.exec_in(net.node_ns(), {"sysctl", "-n", "net.ipv4.ip_forward"}).out == "0\n");
+    CHECK(net.exec_in(a.ns, {"id", "-u"}, 2102).out == "2102\n");
+    CHECK(net.exec_in(a.ns, {"id", "-G"}, 2102).out == "2102\n");
 
     auto echo = net.run_in(b.ns, {server, "--pod", "b"});
     REQUIRE(echo->wait_for_log("listening", 10s));

@@ -154,6 +154,9 @@ int remove_stale_namespaces() {
 
 TestNetwork::TestNetwork() {
   remove_stale_namespaces();
+  // Processes a test runs as the proxy's UID read their token and trust anchors from here.
+  fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                   fs::perms::others_read | fs::perms::others_exec);
   static std::atomic<int> counter{0};
   prefix_ = "mt-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + "-";
   // One /24 per test process, so two concurrent runs never pick the same addresses even if a

@@ -50,7 +50,8 @@ class TestNetwork {
   // Runs argv inside `ns` to completion.
   CommandResult exec_in(const std::string& ns, const std::vector<std::string>& argv, int uid = 0);
 
-  // Where processes write their stdout/stderr and captures their files.
+  // Where processes write their stdout/stderr and captures their files; readable by every UID
+  // (mode 0755) so a proxy running as 2102 can read what the test writes for it.
   const TempDir& dir() const { return dir_; }
 
  private:
