@@ -63,6 +63,14 @@ int pid_of_namespace(const std::string& ns) {
   }
 }
 
+// A zombie counts as dead: a test killed a moment ago may not have been reaped yet.
+bool process_alive(int pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+}
+
 uint16_t be16(const unsigned char* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 uint32_t le32(const unsigned char* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
 
@@ -145,7 +153,7 @@ int remove_stale_namespaces() {
   for (const auto& ns : namespaces_with_prefix("mt-")) {
     const int pid = pid_of_namespace(ns);
     if (pid <= 0 || pid == getpid()) continue;
-    if (kill(pid, 0) == 0 || errno != ESRCH) continue;  // its test is still running
+    if (process_alive(pid)) continue;  // its test is still running
     delete_namespace(ns);
     ++removed;
   }
