@@ -3,6 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include "core/error.h"
+#include "core/inject/config.h"
+#include "core/inject/names.h"
+#include "core/inject/objects.h"
+#include "core/render/values.h"
+#include "core/yaml/yaml_json.h"
 #include "dataplane/init/proxy_init.h"
 #include "dataplane/init/redirect_rules.h"
 #include "support/run_cli.h"
@@ -162,4 +167,48 @@ TEST_CASE("meshctl proxy init --dry-run prints the ruleset the injector's flags 
   CHECK_THROWS_WITH(run_cli({"proxy", "init", "--inbound-port", "x", "--dry-run"}),
                     "--inbound-port: \"x\" is not a port number");
   CHECK(run_cli({"proxy"}).code != 0);
+}
+
+TEST_CASE("the arguments the injector gives meshctl-init are the ones proxy init takes", "[init]") {
+  namespace inject = meshctl::core::inject;
+  auto config = inject::config_from_values(meshctl::core::render::default_values());
+  config.skip_subnets = "169.254.0.0/16,10.96.0.0/12";
+  config.iptables_mode = "legacy";
+  config.mode = inject::Mode::Manual;
+  config.trust_anchors_pem = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";
+  const auto pod = meshctl::core::yaml::parse_document(R"(
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+  namespace: default
+  annotations:
+    config.meshctl.io/skip-inbound-ports: "25,8000-8010"
+    config.meshctl.io/skip-outbound-ports: "3306"
+spec:
+  containers: [{name: app, image: app:1}]
+)",
+                                                       "test");
+  const auto injected = inject::inject_object(pod, {}, config).object;
+  std::vector<std::string> args;
+  for (const auto& c : injected["spec"]["initContainers"]) {
+    if (c["name"] == inject::kInitContainerName) {
+      for (const auto& a : c["args"]) args.push_back(a.get<std::string>());
+    }
+  }
+  REQUIRE(args.size() > 2);
+  args.push_back("--dry-run");
+  const auto r = run_cli(args);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.starts_with("# dry run: iptables-legacy-restore"));
+  for (const char* rule : {"-A MESHCTL_INIT_REDIRECT -p tcp -m tcp --dport 4191 -j RETURN\n",
+                           "-A MESHCTL_INIT_REDIRECT -p tcp -m tcp --dport 25 -j RETURN\n",
+                           "-A MESHCTL_INIT_REDIRECT -p tcp -m tcp --dport 8000:8010 -j RETURN\n",
+                           "-A MESHCTL_INIT_OUTPUT -p tcp -m tcp --dport 3306 -j RETURN\n",
+                           "-A MESHCTL_INIT_OUTPUT -d 169.254.0.0/16 -j RETURN\n",
+                           "-A MESHCTL_INIT_OUTPUT -d 10.96.0.0/12 -j RETURN\n",
+                           "-A MESHCTL_INIT_OUTPUT -m owner --uid-owner 2102 -j RETURN\n"}) {
+    CHECK(r.out.find(rule) != std::string::npos);
+  }
 }
