@@ -152,6 +152,13 @@ TEST_CASE("proxy init without CAP_NET_ADMIN fails with one line and changes noth
         "have\n");
   CHECK(nat_rules(net, pod.ns).find("MESHCTL") == std::string::npos);
 
+  // Root without NET_ADMIN in its bounding set, as in a container that did not add it.
+  const auto no_admin = net.exec_in(
+      pod.ns, {"setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin", kBinary, "proxy", "init"});
+  CHECK(no_admin.exit_code == 1);
+  CHECK(no_admin.err == "Error: proxy init: changing iptables rules needs CAP_NET_ADMIN, which this process does not have\n");
+  CHECK(nat_rules(net, pod.ns).find("MESHCTL") == std::string::npos);
+
   const auto bad = net.exec_in(pod.ns, {kBinary, "proxy", "init", "--skip-subnets", "10.0.0.0/40"});
   CHECK(bad.exit_code == 1);
   CHECK(bad.err == "Error: --skip-subnets: \"10.0.0.0/40\" is not an IPv4 CIDR (such as 10.0.0.0/8)\n");
