@@ -50,7 +50,8 @@ int spawn(const std::vector<std::string>& argv, const std::string& out_path, con
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    execv(args[0], args.data());
+    // execvp: a bare name ("ip", "tcpdump") is looked up on PATH; a path runs as given.
+    execvp(args[0], args.data());
     _exit(127);
   }
   return pid;
