@@ -396,6 +396,14 @@ int run_destination_server(const DestinationServerOptions& o) {
           : o.self_identity;
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
 
+  // Signals are taken synchronously by one thread. Blocked before any thread starts (the store's
+  // poller is the first), so every thread inherits the mask and none is killed by them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   core::metrics::Registry metrics;
   Stats stats;
   core::store::LocalStore store({o.registry_dir, o.registry_poll, &metrics});
@@ -414,13 +422,6 @@ int run_destination_server(const DestinationServerOptions& o) {
   ic.token_file = o.token_file;
   ic.trust_anchors = core::tls::load_bundle_file(o.trust_anchors_file);
   core::identity::IdentityClient identity(ic);
-
-  // Signals are taken synchronously by one thread; no other thread sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::atomic<bool> listening{false}, stopping{false};
   httplib::Server admin_server;
