@@ -59,6 +59,12 @@ struct Link {
 class DestinationClient::Impl : public std::enable_shared_from_this<DestinationClient::Impl> {
  public:
   explicit Impl(DestinationClientOptions options) : options_(std::move(options)) {}
+  // The link's socket and timer belong to io_'s services: they must go before io_ does (the
+  // coroutine frames holding the link go with io_ itself).
+  ~Impl() {
+    stop();
+    link_.reset();
+  }
 
   void start() {
     if (thread_.joinable()) return;
