@@ -28,6 +28,7 @@ void add_commands(CLI::App& app, const Io& io, Runner& run);
 
 void add_version_command(CLI::App& app, const Io& io, Runner& run);
 void add_identity_command(CLI::App& app, const Io& io, Runner& run);
+void add_destination_command(CLI::App& app, const Io& io, Runner& run);
 void add_install_command(CLI::App& app, const Io& io, Runner& run);
 void add_uninstall_command(CLI::App& app, const Io& io, Runner& run);
 void add_inject_command(CLI::App& app, const Io& io, Runner& run);

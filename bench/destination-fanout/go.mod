@@ -1,0 +1,3 @@
+module meshctl.io/bench/destination-fanout
+
+go 1.21
