@@ -164,7 +164,7 @@ TEST_CASE("proxy init without CAP_NET_ADMIN fails with one line and changes noth
   CHECK(bad.err == "Error: --skip-subnets: \"10.0.0.0/40\" is not an IPv4 CIDR (such as 10.0.0.0/8)\n");
 }
 
-TEST_CASE("outbound TCP lands on 4140 with its original destination; the proxy's own does not", "[init][netns]") {
+TEST_CASE("outbound TCP lands on 4140 with its original destination but the proxy's own does not", "[init][netns]") {
   TestNetwork net;
   const auto pod = net.add_pod("app");
   const auto init = net.exec_in(pod.ns, {kBinary, "proxy", "init", "--skip-outbound-ports", "8081"});
