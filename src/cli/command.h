@@ -26,5 +26,8 @@ void add_install_command(CLI::App& app, const Io& io, Runner& run);
 void add_uninstall_command(CLI::App& app, const Io& io, Runner& run);
 void add_inject_command(CLI::App& app, const Io& io, Runner& run);
 void add_uninject_command(CLI::App& app, const Io& io, Runner& run);
+void add_proxy_command(CLI::App& app, const Io& io, Runner& run);
+// `meshctl proxy init` (iptables for the pod), registered under the proxy command.
+void add_proxy_init_subcommand(CLI::App& proxy, const Io& io, Runner& run);
 
 }  // namespace meshctl::cli

@@ -9,6 +9,7 @@ void add_commands(CLI::App& app, const Io& io, Runner& run) {
   add_inject_command(app, io, run);
   add_uninject_command(app, io, run);
   add_identity_command(app, io, run);
+  add_proxy_command(app, io, run);
   add_version_command(app, io, run);
 }
 
