@@ -262,13 +262,14 @@ struct Proxy::Impl {
   int inbound_port = 0, outbound_port = 0, admin_port = 0;
 
   // The contexts go last: destroying them destroys the connections' coroutine frames, which
-  // still use the members above.
+  // still use the members above. The control context goes before the workers: an accept it
+  // still has pending owns a socket of a worker context.
+  core::net::WorkerPool workers;
   asio::io_context control{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> control_guard;
   std::thread control_thread;
   std::unique_ptr<tcp::acceptor> inbound_acceptor, outbound_acceptor, admin_acceptor;
   std::unique_ptr<asio::signal_set> signals;
-  core::net::WorkerPool workers;
 
   struct ActiveGuard {
     explicit ActiveGuard(Impl& i) : impl(i) { impl.active.fetch_add(1); }
@@ -351,10 +352,15 @@ struct Proxy::Impl {
   }
 
   void stop_threads() {
-    workers.stop();
     control_guard.reset();
     control.stop();
     if (control_thread.joinable()) control_thread.join();
+    workers.stop();
+    // Pending accepts hold sockets of the worker contexts: release them while those still exist.
+    signals.reset();
+    inbound_acceptor.reset();
+    outbound_acceptor.reset();
+    admin_acceptor.reset();
   }
 
   awaitable<void> accept_loop(tcp::acceptor& acceptor, Direction direction) {
@@ -491,8 +497,10 @@ struct Proxy::Impl {
       co_return;
     }
     const std::string header = encode_transport_header(ep.port);
-    if (auto [ec, n] = co_await asio::async_write(tls, asio::buffer(header), nothrow); ec) co_return;
     TcpSeriesGuard up(tcp_stats.series(outbound_dst_labels(target, ep.identity, "", ep.labels)));
+    auto [hec, hn] = co_await asio::async_write(tls, asio::buffer(header), nothrow);
+    up.written += hn;
+    if (hec) co_return;
     PumpCounts counts;
     co_await pump(client, tls, counts);
     src.read += counts.a_read, src.written += counts.a_written, up.read += counts.b_read, up.written += counts.b_written;
