@@ -1,7 +1,10 @@
 #pragma once
 // A Resolver over a static map, for proxy tests: targets set before a watch answer at once;
 // a target can also be left pending (no answer yet) or changed while the proxy runs.
+// Snapshots sit behind a mutex rather than in std::atomic<std::shared_ptr>: GCC 12's
+// implementation of the latter miscounts references under concurrent loads.
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -12,40 +15,44 @@ namespace meshctl::test {
 
 class FakeResolver : public core::discovery::Resolver {
  public:
-  // Targets not set answer "does not exist" unless `pending` is set for them.
   void set(const std::string& target, core::discovery::EndpointSet set) {
     std::vector<std::function<void()>> ready;
     {
       std::lock_guard lock(mu_);
       auto& w = watch_for(target);
-      w->snapshot.store(std::make_shared<const core::discovery::EndpointSet>(std::move(set)));
+      w->snapshot = std::make_shared<const core::discovery::EndpointSet>(std::move(set));
       ready.swap(w->waiting);
     }
     for (auto& r : ready) r();
   }
+  // The target exists for discovery but has not answered yet.
   void set_pending(const std::string& target) {
     std::lock_guard lock(mu_);
     watch_for(target);
   }
 
+  // Targets never set answer "does not exist" at once.
   std::shared_ptr<core::discovery::TargetWatch> watch(const std::string& target) override {
     std::lock_guard lock(mu_);
     const bool known = watches_.count(target) > 0;
     auto& w = watch_for(target);
-    if (!known) w->snapshot.store(std::make_shared<const core::discovery::EndpointSet>());
+    if (!known) w->snapshot = std::make_shared<const core::discovery::EndpointSet>();
     return w;
   }
 
  private:
   struct Watch : core::discovery::TargetWatch {
-    std::atomic<core::discovery::EndpointSnapshot> snapshot;
     std::mutex* mu = nullptr;
+    core::discovery::EndpointSnapshot snapshot;
     std::vector<std::function<void()>> waiting;
-    core::discovery::EndpointSnapshot current() const override { return snapshot.load(); }
+    core::discovery::EndpointSnapshot current() const override {
+      std::lock_guard lock(*mu);
+      return snapshot;
+    }
     void on_first_snapshot(std::function<void()> ready) override {
       {
         std::lock_guard lock(*mu);
-        if (!snapshot.load()) {
+        if (!snapshot) {
           waiting.push_back(std::move(ready));
           return;
         }

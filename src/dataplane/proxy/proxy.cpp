@@ -423,7 +423,10 @@ struct Proxy::Impl {
     TcpSeriesGuard src(tcp_stats.series(outbound_src_labels()));
     const SocketAddress dst = original_dst(client.native_handle(), Direction::outbound);
     auto watch = resolver.watch(dst.to_string());
-    const auto snap = watch ? co_await first_snapshot(*watch) : nullptr;
+    // Not `watch ? co_await ... : nullptr`: GCC 12 destroys the result of a co_await inside a
+    // conditional expression twice.
+    core::discovery::EndpointSnapshot snap;
+    if (watch) snap = co_await first_snapshot(*watch);
 
     Protocol protocol = Protocol::opaque;
     const bool opaque = config.opaque_ports.contains(dst.port) || (snap && snap->exists && snap->opaque);
