@@ -1,8 +1,7 @@
 #pragma once
 // A Resolver over a static map, for proxy tests: targets set before a watch answer at once;
 // a target can also be left pending (no answer yet) or changed while the proxy runs.
-// Snapshots sit behind a mutex rather than in std::atomic<std::shared_ptr>: GCC 12's
-// implementation of the latter miscounts references under concurrent loads.
+// Snapshots sit behind one mutex: tests need simple, not lock-free.
 
 #include <functional>
 #include <map>
