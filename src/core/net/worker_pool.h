@@ -27,6 +27,7 @@ class WorkerPool {
   // Round robin over the contexts: where the next connection lives.
   boost::asio::io_context& next();
   std::size_t size() const { return contexts_.size(); }
+  boost::asio::io_context& context(std::size_t i) { return *contexts_[i]; }
 
  private:
   struct Guards;

@@ -24,6 +24,10 @@
 #include "core/net/worker_pool.h"
 #include "dataplane/proxy/detect.h"
 #include "dataplane/proxy/h2_error.h"
+#include "dataplane/proxy/http1.h"
+#include "dataplane/proxy/http_forwarder.h"
+#include "dataplane/proxy/http_stats.h"
+#include "dataplane/proxy/net_ops.h"
 #include "dataplane/proxy/tcp_stats.h"
 #include "dataplane/proxy/transport_header.h"
 
@@ -38,7 +42,6 @@ using namespace asio::experimental::awaitable_operators;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-using TlsStream = ssl::stream<tcp::socket>;
 using core::net::SocketAddress;
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
@@ -46,23 +49,8 @@ constexpr const char* kLog = "proxy";
 // Each direction of a connection owns one buffer of this size: memory per connection is
 // bounded, and a direction reads again only after its previous write completed (backpressure).
 constexpr std::size_t kPumpBuffer = 16 * 1024;
-constexpr milliseconds kTlsHandshakeTimeout{10000};
 constexpr milliseconds kAdminRequestTimeout{5000};
 constexpr std::size_t kAdminMaxRequest = 8192;
-
-awaitable<void> sleep_for(milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(nothrow);
-}
-
-// True when `s` has bytes (or EOF) to read before `deadline`.
-awaitable<bool> wait_readable(tcp::socket& s, Clock::time_point deadline) {
-  asio::steady_timer timer(s.get_executor());
-  timer.expires_at(deadline);
-  auto r = co_await (s.async_wait(tcp::socket::wait_read, nothrow) || timer.async_wait(nothrow));
-  if (r.index() != 0) co_return false;
-  co_return !std::get<0>(std::get<0>(r));
-}
 
 enum class PeekStatus { data, timeout, closed };
 struct Peeked {
@@ -87,30 +75,6 @@ awaitable<Peeked> peek_until(tcp::socket& s, std::size_t max, Clock::time_point 
     if (Clock::now() + milliseconds(2) >= deadline) co_return Peeked{buf.substr(0, n), PeekStatus::timeout};
     co_await sleep_for(milliseconds(2));
   }
-}
-
-awaitable<error_code> connect_with_timeout(tcp::socket& s, const SocketAddress& to, milliseconds timeout) {
-  error_code ec;
-  const auto addr = asio::ip::make_address(to.ip, ec);
-  if (ec) co_return ec;
-  asio::steady_timer timer(s.get_executor(), timeout);
-  auto r = co_await (s.async_connect(tcp::endpoint(addr, static_cast<unsigned short>(to.port)), nothrow) ||
-                     timer.async_wait(nothrow));
-  if (r.index() != 0) co_return error_code(asio::error::timed_out);
-  co_return std::get<0>(std::get<0>(r));
-}
-
-awaitable<error_code> handshake_with_timeout(TlsStream& tls, ssl::stream_base::handshake_type type) {
-  asio::steady_timer timer(tls.get_executor(), kTlsHandshakeTimeout);
-  auto r = co_await (tls.async_handshake(type, nothrow) || timer.async_wait(nothrow));
-  if (r.index() != 0) co_return error_code(asio::error::timed_out);
-  co_return std::get<0>(std::get<0>(r));
-}
-
-// Asio's context adopts the handle it is given; the identity keeps its own reference.
-ssl::context adopt(const std::shared_ptr<SSL_CTX>& ctx) {
-  SSL_CTX_up_ref(ctx.get());
-  return ssl::context(ctx.get());
 }
 
 template <class S>
@@ -158,20 +122,6 @@ awaitable<void> pump(A& a, B& b, PumpCounts& counts) {
   error_code ignored;
   a.lowest_layer().close(ignored);
   b.lowest_layer().close(ignored);
-}
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
-  }
 }
 
 // Linger briefly for the client's FIN after answering, so closing does not reset the
@@ -222,8 +172,6 @@ awaitable<void> respond_error(tcp::socket& client, Protocol protocol, int status
   co_await linger(client);
 }
 
-std::string status_cause(const error_code& ec) { return ec == asio::error::timed_out ? "timed out" : ec.message(); }
-
 void log_exception(std::exception_ptr e) {
   if (!e) return;
   try {
@@ -248,6 +196,8 @@ struct Proxy::Impl {
   IdentitySource identity;
   OriginalDestination original_dst;
   TcpStats tcp_stats;
+  HttpStats http_stats;
+  HttpForwarder forwarder{identity, tcp_stats, config.outbound_connect_timeout};
   const std::vector<std::string> server_alpn{std::string(kTransportAlpn), "h2"};
   std::mutex alpn_mu;
   std::vector<std::shared_ptr<SSL_CTX>> alpn_done;  // server contexts already given ALPN
@@ -302,6 +252,10 @@ struct Proxy::Impl {
     asio::co_spawn(control, accept_loop(*outbound_acceptor, Direction::outbound), log_exception);
     asio::co_spawn(control, accept_loop(*inbound_acceptor, Direction::inbound), log_exception);
     asio::co_spawn(control, admin_loop(), log_exception);
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      auto& ctx = workers.context(i);
+      asio::post(ctx, [this, ex = ctx.get_executor()] { forwarder.init_worker(ex); });
+    }
     workers.start();
     control_thread = std::thread([this] {
       for (;;) {
@@ -325,6 +279,10 @@ struct Proxy::Impl {
       if (outbound_acceptor) outbound_acceptor->close(ignored);
       if (inbound_acceptor) inbound_acceptor->close(ignored);
       if (signals) signals->cancel(ignored);
+      // Kept-alive HTTP/1 connections close after their current request; HTTP/2 ones get GOAWAY.
+      for (std::size_t i = 0; i < workers.size(); ++i) {
+        asio::post(workers.context(i), [this] { forwarder.drain_worker(); });
+      }
       asio::co_spawn(control, drain(), log_exception);
     });
   }
@@ -461,12 +419,35 @@ struct Proxy::Impl {
       co_await respond_error(client, protocol, 503, "no endpoints for " + dst.to_string());
       co_return;
     }
-    const auto& ep = snap->endpoints[round_robin.fetch_add(1, std::memory_order_relaxed) % snap->endpoints.size()];
+    if (protocol != Protocol::opaque) {
+      co_await serve_outbound_http(std::move(client), protocol, dst, watch, src);
+      co_return;
+    }
+    co_await carry_opaque(client, protocol, dst, pick(*snap), {}, src);
+  }
+
+  const core::discovery::Endpoint& pick(const core::discovery::EndpointSet& set) {
+    return set.endpoints[round_robin.fetch_add(1, std::memory_order_relaxed) % set.endpoints.size()];
+  }
+
+  static bool meshed(const core::discovery::Endpoint& ep) {
+    return !ep.identity.empty() && ep.hint != core::discovery::ProtocolHint::unknown;
+  }
+
+  // Where a meshed endpoint's proxy listens: the opaque transport port discovery named, else the
+  // application's port, which the peer pod's iptables hands to its proxy.
+  static SocketAddress proxy_address(const core::discovery::Endpoint& ep) {
+    return {ep.ip, ep.opaque_transport_port > 0 ? ep.opaque_transport_port : ep.port};
+  }
+
+  // The connection as a byte stream to `ep`: inside mutual TLS with the transport header when it
+  // is meshed, as is otherwise. `prefix` (an upgrade request already read) goes first.
+  awaitable<void> carry_opaque(tcp::socket& client, Protocol protocol, const SocketAddress& dst,
+                               const core::discovery::Endpoint& ep, const std::string& prefix, TcpSeriesGuard& src) {
     const SocketAddress target{ep.ip, ep.port};
-    const bool meshed = !ep.identity.empty() && ep.opaque_transport_port > 0 &&
-                        ep.hint != core::discovery::ProtocolHint::unknown;
+    const bool to_proxy = meshed(ep);
     tcp::socket upstream(client.get_executor());
-    const SocketAddress dial = meshed ? SocketAddress{ep.ip, ep.opaque_transport_port} : target;
+    const SocketAddress dial = to_proxy ? proxy_address(ep) : target;
     if (const auto ec = co_await connect_with_timeout(upstream, dial, config.outbound_connect_timeout)) {
       core::log::info(kLog, "outbound " + dst.to_string() + ": connect to " + dial.to_string() +
                                 " failed: " + status_cause(ec));
@@ -474,8 +455,13 @@ struct Proxy::Impl {
                              "connect to " + dial.to_string() + " failed: " + status_cause(ec));
       co_return;
     }
-    if (!meshed) {
+    if (!to_proxy) {
       TcpSeriesGuard up(tcp_stats.series(outbound_dst_labels(target, "", "not_provided_by_service_discovery", ep.labels)));
+      if (!prefix.empty()) {
+        auto [pec, pn] = co_await asio::async_write(upstream, asio::buffer(prefix), nothrow);
+        up.written += pn;
+        if (pec) co_return;
+      }
       PumpCounts counts;
       co_await pump(client, upstream, counts);
       src.read += counts.a_read, src.written += counts.a_written, up.read += counts.b_read, up.written += counts.b_written;
@@ -488,7 +474,6 @@ struct Proxy::Impl {
     }
     auto ctx = adopt(id->client_context);
     TlsStream tls(std::move(upstream), ctx);
-    // Until the HTTP layer multiplexes requests over HTTP/2, HTTP rides the opaque transport too.
     if (!core::net::configure_client(tls.native_handle(), ep.identity, {std::string(kTransportAlpn)})) {
       co_await respond_error(client, protocol, 502, "cannot set up TLS for " + ep.identity);
       co_return;
@@ -499,7 +484,7 @@ struct Proxy::Impl {
       co_await respond_error(client, protocol, 502, "TLS handshake with " + dial.to_string() + " failed");
       co_return;
     }
-    const std::string header = encode_transport_header(ep.port);
+    const std::string header = encode_transport_header(ep.port) + prefix;
     TcpSeriesGuard up(tcp_stats.series(outbound_dst_labels(target, ep.identity, "", ep.labels)));
     auto [hec, hn] = co_await asio::async_write(tls, asio::buffer(header), nothrow);
     up.written += hn;
@@ -507,6 +492,144 @@ struct Proxy::Impl {
     PumpCounts counts;
     co_await pump(client, tls, counts);
     src.read += counts.a_read, src.written += counts.a_written, up.read += counts.b_read, up.written += counts.b_written;
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------------
+
+  // Where one HTTP request goes and how it is counted; `error` set when it cannot go anywhere.
+  struct Routed {
+    Hop hop;
+    std::string labels;
+    int status = 0;
+    std::string error;
+  };
+
+  static std::string target_labels(const SocketAddress& target) {
+    return label("target_addr", target.to_string()) + "," + label("target_ip", target.ip) + "," +
+           label("target_port", std::to_string(target.port));
+  }
+
+  Routed route_outbound(const SocketAddress& dst, core::discovery::TargetWatch& watch, const RequestHead& head) {
+    Routed r;
+    const auto snap = watch.current();
+    if (!snap || snap->endpoints.empty()) {
+      r.status = 503;
+      r.error = "no endpoints for " + dst.to_string();
+      r.labels = label("direction", "outbound") + "," + label("authority", head.authority) + "," + target_labels(dst) +
+                 "," + label("tls", "no_identity") + "," + label("no_tls_reason", "not_provided_by_service_discovery");
+      return r;
+    }
+    const auto& ep = pick(*snap);
+    const SocketAddress target{ep.ip, ep.port};
+    const bool to_proxy = meshed(ep);
+    r.hop.addr = to_proxy ? proxy_address(ep) : target;
+    r.hop.identity = to_proxy ? ep.identity : "";
+    r.hop.target_port = ep.port;
+    r.hop.tcp_labels = outbound_dst_labels(target, r.hop.identity, "not_provided_by_service_discovery", ep.labels);
+    r.labels = label("direction", "outbound") + "," + label("authority", head.authority) + "," + target_labels(target) +
+               "," +
+               (to_proxy ? label("tls", "true") + "," + label("server_id", ep.identity)
+                         : label("tls", "no_identity") + "," + label("no_tls_reason", "not_provided_by_service_discovery"));
+    for (const auto& [k, v] : ep.labels) r.labels += "," + label("dst_" + k, v);
+    return r;
+  }
+
+  static double elapsed_ms(Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  }
+
+  static ResponseOutcome outcome(const ResponseHead& head, const BodyPipe* body, const std::string& error) {
+    ResponseOutcome o;
+    o.status = head.status;
+    o.error = error;
+    if (is_grpc(head.headers)) {
+      auto code = header_value(head.headers, "grpc-status");
+      if (code.empty() && body) code = header_value(body->trailers(), "grpc-status");
+      o.grpc_status = 2;  // no grpc-status counts as Unknown
+      if (!code.empty()) {
+        int v = 0;
+        for (char c : code) v = c >= '0' && c <= '9' ? v * 10 + (c - '0') : v;
+        o.grpc_status = v;
+      }
+    }
+    return o;
+  }
+
+  // One request arrived on an HTTP/2 connection the proxy serves: forward it, answer it, count it.
+  awaitable<void> relay_stream(std::shared_ptr<H2Session> session, std::shared_ptr<H2Stream> st, Routed r, bool http1) {
+    const auto t0 = Clock::now();
+    if (st->headers_too_large) {
+      session->respond(*st, h2_error_head(st->request, 431, "request header too large"), nullptr);
+      co_return;
+    }
+    if (!r.error.empty()) {
+      const auto head = h2_error_head(st->request, r.status, r.error);
+      http_stats.request(r.labels);
+      http_stats.response(r.labels, outcome(head, nullptr, r.error), elapsed_ms(t0));
+      session->respond(*st, head, nullptr);
+      co_return;
+    }
+    http_stats.request(r.labels);
+    Answer a = co_await forwarder.forward(r.hop, st->request, st->in, http1);
+    const double ms = elapsed_ms(t0);
+    if (!a.error.empty()) {
+      const auto head = h2_error_head(st->request, a.head.status, a.error);
+      http_stats.response(r.labels, outcome(head, nullptr, a.error), ms);
+      session->respond(*st, head, nullptr);
+      co_return;
+    }
+    if (st->closed) {
+      // The client gave up while the answer was on its way.
+      if (a.body) a.body->abandon();
+      http_stats.response(r.labels, outcome(a.head, nullptr, "client reset the stream"), ms);
+      co_return;
+    }
+    st->on_close = [this, labels = std::move(r.labels), ms, head = a.head, body = a.body](const H2Stream& closed) {
+      const std::string error = closed.error_code != 0 ? "stream reset" : "";
+      http_stats.response(labels, outcome(head, body.get(), error), ms);
+    };
+    session->respond(*st, a.head, a.body);
+  }
+
+  awaitable<void> serve_outbound_http(tcp::socket client, Protocol protocol, SocketAddress dst,
+                                      std::shared_ptr<core::discovery::TargetWatch> watch, TcpSeriesGuard& src) {
+    if (protocol == Protocol::http2) {
+      auto handler = [this, dst, watch](std::shared_ptr<H2Session> s, std::shared_ptr<H2Stream> st) -> awaitable<void> {
+        co_await relay_stream(s, st, route_outbound(dst, *watch, st->request), false);
+      };
+      auto session = H2Session::make(std::make_unique<TcpByteStream>(std::move(client)), H2Session::Role::server, handler);
+      forwarder.track_server(session);
+      co_await session->run();
+      src.read += session->io().bytes_read, src.written += session->io().bytes_written;
+      co_return;
+    }
+    const Forward forward = [this, dst, watch](RequestHead head, std::shared_ptr<BodyPipe> body) -> awaitable<Answer> {
+      const auto t0 = Clock::now();
+      Routed r = route_outbound(dst, *watch, head);
+      http_stats.request(r.labels);
+      // Not `cond ? co_await ... : ...`: GCC 12 destroys such a result twice.
+      Answer a;
+      if (r.error.empty()) {
+        a = co_await forwarder.forward(r.hop, std::move(head), std::move(body), true);
+      } else {
+        a = error_answer(r.status, r.error);
+      }
+      const double ms = elapsed_ms(t0);
+      a.finished = [this, labels = std::move(r.labels), ms](const Answer& done, bool complete) {
+        http_stats.response(labels, outcome(done.head, done.body.get(), complete ? done.error : "response incomplete"), ms);
+      };
+      co_return a;
+    };
+    Http1Limits limits;
+    const auto result = co_await serve_http1(client, forward, limits, forwarder.stop_event());
+    if (!result.upgrade) co_return;
+    // Upgrade and CONNECT: the rest of the connection is a byte stream to one endpoint.
+    const auto snap = watch->current();
+    if (!snap || snap->endpoints.empty()) {
+      co_await respond_error(client, Protocol::http1, 503, "no endpoints for " + dst.to_string());
+      co_return;
+    }
+    co_await carry_opaque(client, Protocol::http1, dst, pick(*snap), result.replay, src);
   }
 
   // ---- inbound --------------------------------------------------------------------------------
@@ -574,6 +697,38 @@ struct Proxy::Impl {
     if (alpn_done.size() > 4) alpn_done.erase(alpn_done.begin());
   }
 
+  // Requests from another proxy, multiplexed over HTTP/2: each goes to the application port its
+  // meshctl-target-port names (else the port the connection was addressed to), restored to
+  // HTTP/1.1 when it started as such.
+  awaitable<void> serve_inbound_h2(TlsStream tls, int fd, std::string client_id, TcpSeriesGuard& src) {
+    const int addressed_port = original_dst(fd, Direction::inbound).port;
+    auto handler = [this, addressed_port, client_id](std::shared_ptr<H2Session> s,
+                                                     std::shared_ptr<H2Stream> st) -> awaitable<void> {
+      int port = addressed_port;
+      if (const auto p = header_value(st->request.headers, kTargetPortHeader); !p.empty()) {
+        port = 0;
+        for (char c : p) port = c >= '0' && c <= '9' && port < 65536 ? port * 10 + (c - '0') : 65536;
+      }
+      Routed r;
+      const SocketAddress app = app_address(port);
+      r.labels = label("direction", "inbound") + "," + target_labels(app) + "," + label("tls", "true") + "," +
+                 label("client_id", client_id);
+      if (port <= 0 || port > 65535 || port == inbound_port) {
+        r.status = 400;
+        r.error = "bad target port";
+      }
+      r.hop.addr = app;
+      r.hop.target_port = port;
+      r.hop.tcp_labels = inbound_dst_labels(app);
+      const bool http1 = header_value(st->request.headers, kOrigProtoHeader) == "HTTP/1.1";
+      co_await relay_stream(s, st, std::move(r), http1);
+    };
+    auto session = H2Session::make(std::make_unique<TlsByteStream>(std::move(tls)), H2Session::Role::server, handler);
+    forwarder.track_server(session);
+    co_await session->run();
+    src.read += session->io().bytes_read, src.written += session->io().bytes_written;
+  }
+
   awaitable<void> serve_inbound_mtls(tcp::socket s, std::shared_ptr<const core::identity::CertifiedIdentity> id) {
     const int fd = s.native_handle();
     ensure_alpn(id->server_context);
@@ -587,6 +742,10 @@ struct Proxy::Impl {
     const std::string alpn = core::net::selected_alpn(tls.native_handle());
     TcpSeriesGuard src(tcp_stats.series(label("direction", "inbound") + "," + label("peer", "src") + "," +
                                         label("tls", "true") + "," + label("client_id", client_id)));
+    if (alpn == "h2") {
+      co_await serve_inbound_h2(std::move(tls), fd, client_id, src);
+      co_return;
+    }
     std::string leftover;
     int port = 0;
     if (alpn == kTransportAlpn) {
@@ -647,7 +806,7 @@ struct Proxy::Impl {
   }
 
   std::string metrics_text() const {
-    std::string out = tcp_stats.render();
+    std::string out = http_stats.render() + tcp_stats.render();
     out += "# HELP proxy_ready Whether the proxy is ready (identity obtained, listeners up).\n"
            "# TYPE proxy_ready gauge\nproxy_ready " +
            std::string(is_ready() ? "1" : "0") + "\n";
