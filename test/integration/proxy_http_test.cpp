@@ -195,4 +195,20 @@ TEST_CASE("the HTTP layer carries each request between proxies and counts it", "
     CHECK(metric(a.metrics(), "response_total", {"direction=\"outbound\"", "status_code=\"502\"",
                                                  "classification=\"failure\""}) == 1);
   }
+
+  SECTION("proxies shutting down finish the request in flight between them") {
+    test::EchoServer slow_app;  // "/slow" answers after a second
+    resolver.set(target(slow_app.port()), meshed(slow_app.port(), b.inbound_port(), discovery::ProtocolHint::h2));
+    dst_a.set_outbound(slow_app.port());
+    std::string answer;
+    std::thread client([&] { answer = curl(a.outbound_port(), "/slow").out; });
+    std::this_thread::sleep_for(400ms);
+    b.shutdown();
+    a.shutdown();
+    a.wait();
+    b.wait();
+    client.join();
+    CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(answer.find("hello from backend /slow") != std::string::npos);
+  }
 }

@@ -309,7 +309,9 @@ bool H2Session::usable() const {
 void H2Session::shutdown() {
   if (dead_ || going_away_) return;
   going_away_ = true;
-  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+  // A graceful GOAWAY: streams already started run to their end; terminate_session would cut them.
+  const int32_t last = role_ == Role::server ? nghttp2_session_get_last_proc_stream_id(session_) : 0;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last, NGHTTP2_NO_ERROR, nullptr, 0);
   kick();
 }
 

@@ -279,6 +279,8 @@ awaitable<Http1Outcome> serve_http1(tcp::socket& client, const Forward& forward,
           body->push(std::string_view(buf.get(), got));
           co_await body->wait_writable();
         }
+        // Answered already (the upstream stopped reading): the rest of the body is not wanted.
+        if (body->abandoned()) rec = asio::error::operation_aborted;
         if (rec) {
           body->fail();
           co_return false;
@@ -314,8 +316,10 @@ awaitable<Http1Outcome> serve_http1(tcp::socket& client, const Forward& forward,
       if (answer.finished) answer.finished(answer, ok);
       if (!ok) keep_alive = false;
       if (body && !body->ended()) {
-        // Answered before the request body was read: the connection cannot be reused.
+        // Answered before the request body was read: stop reading it; the connection cannot be
+        // reused.
         keep_alive = false;
+        body->abandon();
         error_code ignored;
         client.cancel(ignored);
       }

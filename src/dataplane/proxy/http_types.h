@@ -188,7 +188,7 @@ class BodyPipe {
 };
 
 // Hop-by-hop headers (RFC 9110 7.6.1) are the business of one connection and are not forwarded;
-// HTTP/2 forbids them outright.
+// HTTP/2 forbids them outright. Host is here too: each hop rebuilds it from the authority.
 inline bool is_hop_by_hop(std::string_view name) {
   return name == "connection" || name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
          name == "upgrade" || name == "te" || name == "trailer" || name == "proxy-authenticate" ||
