@@ -211,4 +211,19 @@ TEST_CASE("the HTTP layer carries each request between proxies and counts it", "
     CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
     CHECK(answer.find("hello from backend /slow") != std::string::npos);
   }
+
+  SECTION("HTTP from an unmeshed client reaches the application and is counted without identity") {
+    dst_b.set_inbound(app.http);
+    const auto r = curl(b.inbound_port(), "/plain");
+    INFO(r.out << r.err);
+    CHECK(r.out.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(r.out.find("\"path\":\"/plain\"") != std::string::npos);
+    const auto h2 = curl(b.inbound_port(), "/plain2", {"--http2-prior-knowledge"});
+    CHECK(h2.out.rfind("HTTP/2 200", 0) == 0);
+    std::this_thread::sleep_for(200ms);
+    const auto mb = b.metrics();
+    INFO(mb);
+    CHECK(metric(mb, "request_total", {"direction=\"inbound\"", "tls=\"no_identity\"",
+                                       "no_tls_reason=\"no_tls_from_remote\"", "target_addr=\"" + target(app.http) + "\""}) == 2);
+  }
 }

@@ -676,15 +676,76 @@ struct Proxy::Impl {
       co_return;
     }
     const SocketAddress app = app_address(dst.port);
+    if (hello.status == core::net::ClientHelloStatus::not_tls && !config.opaque_ports.contains(dst.port)) {
+      // Plaintext from an unmeshed client: HTTP is still served (and counted) per request.
+      const auto first = co_await peek_until(s, kDetectBytes, Clock::now() + config.detect_timeout,
+                                             [](std::string_view b) { return detect_protocol(b).complete; });
+      const auto d = detect_protocol(first.bytes);
+      if (d.complete && d.protocol != Protocol::opaque) {
+        co_await serve_inbound_plain_http(std::move(s), d.protocol, app, src);
+        co_return;
+      }
+    }
+    co_await carry_to_app(s, app, {}, src);
+  }
+
+  // The rest of an inbound connection as bytes to the application, `prefix` first.
+  awaitable<void> carry_to_app(tcp::socket& s, const SocketAddress& app, const std::string& prefix, TcpSeriesGuard& src) {
     tcp::socket upstream(s.get_executor());
     if (const auto ec = co_await connect_with_timeout(upstream, app, config.inbound_connect_timeout)) {
       core::log::info(kLog, "inbound: connect to " + app.to_string() + " failed: " + status_cause(ec));
       co_return;
     }
     TcpSeriesGuard up(tcp_stats.series(inbound_dst_labels(app)));
+    if (!prefix.empty()) {
+      auto [pec, pn] = co_await asio::async_write(upstream, asio::buffer(prefix), nothrow);
+      up.written += pn;
+      if (pec) co_return;
+    }
     PumpCounts counts;
     co_await pump(s, upstream, counts);
     src.read += counts.a_read, src.written += counts.a_written, up.read += counts.b_read, up.written += counts.b_written;
+  }
+
+  Routed route_inbound(const SocketAddress& app, const std::string& tls_labels) {
+    Routed r;
+    r.labels = label("direction", "inbound") + "," + target_labels(app) + "," + tls_labels;
+    if (app.port <= 0 || app.port > 65535 || app.port == inbound_port) {
+      r.status = 400;
+      r.error = "bad target port";
+    }
+    r.hop.addr = app;
+    r.hop.target_port = app.port;
+    r.hop.tcp_labels = inbound_dst_labels(app);
+    return r;
+  }
+
+  awaitable<void> serve_inbound_plain_http(tcp::socket s, Protocol protocol, SocketAddress app, TcpSeriesGuard& src) {
+    const std::string tls_labels = label("tls", "no_identity") + "," + label("no_tls_reason", "no_tls_from_remote");
+    if (protocol == Protocol::http2) {
+      auto handler = [this, app, tls_labels](std::shared_ptr<H2Session> session,
+                                             std::shared_ptr<H2Stream> st) -> awaitable<void> {
+        co_await relay_stream(session, st, route_inbound(app, tls_labels), false);
+      };
+      auto session = H2Session::make(std::make_unique<TcpByteStream>(std::move(s)), H2Session::Role::server, handler);
+      forwarder.track_server(session);
+      co_await session->run();
+      src.read += session->io().bytes_read, src.written += session->io().bytes_written;
+      co_return;
+    }
+    const Forward forward = [this, app, tls_labels](RequestHead head, std::shared_ptr<BodyPipe> body) -> awaitable<Answer> {
+      const auto t0 = Clock::now();
+      Routed r = route_inbound(app, tls_labels);
+      http_stats.request(r.labels);
+      Answer a = co_await forwarder.forward(r.hop, std::move(head), std::move(body), true);
+      const double ms = elapsed_ms(t0);
+      a.finished = [this, labels = std::move(r.labels), ms](const Answer& done, bool complete) {
+        http_stats.response(labels, outcome(done.head, done.body.get(), complete ? done.error : "response incomplete"), ms);
+      };
+      co_return a;
+    };
+    const auto result = co_await serve_http1(s, forward, Http1Limits{}, forwarder.stop_event());
+    if (result.upgrade) co_await carry_to_app(s, app, result.replay, src);
   }
 
   void ensure_alpn(const std::shared_ptr<SSL_CTX>& ctx) {
@@ -709,17 +770,7 @@ struct Proxy::Impl {
         port = 0;
         for (char c : p) port = c >= '0' && c <= '9' && port < 65536 ? port * 10 + (c - '0') : 65536;
       }
-      Routed r;
-      const SocketAddress app = app_address(port);
-      r.labels = label("direction", "inbound") + "," + target_labels(app) + "," + label("tls", "true") + "," +
-                 label("client_id", client_id);
-      if (port <= 0 || port > 65535 || port == inbound_port) {
-        r.status = 400;
-        r.error = "bad target port";
-      }
-      r.hop.addr = app;
-      r.hop.target_port = port;
-      r.hop.tcp_labels = inbound_dst_labels(app);
+      Routed r = route_inbound(app_address(port), label("tls", "true") + "," + label("client_id", client_id));
       const bool http1 = header_value(st->request.headers, kOrigProtoHeader) == "HTTP/1.1";
       co_await relay_stream(s, st, std::move(r), http1);
     };
