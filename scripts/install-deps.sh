@@ -8,7 +8,7 @@ packages=(
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev catch2
   libssl-dev openssl libboost1.81-dev libnghttp2-dev libc-ares-dev
   libcpp-httplib-dev
-  iptables iproute2 tcpdump curl nghttp2-client util-linux
+  iptables iproute2 tcpdump curl nghttp2-client wrk util-linux
 )
 
 sudo_cmd=()
