@@ -11,13 +11,14 @@
 #            Service's cluster IP:80; the server pod is meshed in the registry
 #   clear    the same proxies, the server pod no longer marked meshed in the registry, so the
 #            client proxy forwards in the clear and the server proxy passes plaintext through
-# Every run is checked against the proxies' tcp_open_total counters (and the peer address the
+# Every run is checked against the proxies' request_total counters (and the peer address the
 # echo-server saw); the script fails if traffic did not take the expected path.
 #
 # Usage: [MESHCTL=build/meshctl] [DURATION=10] [CONNS=16] [THREADS=2] [STREAMS=4] bench/proxy_compare.sh
 #   DURATION  seconds per load run          CONNS    connections (wrk -c, h2load -c)
 #   THREADS   load generator threads        STREAMS  concurrent streams per h2 connection (h2load -m)
 #   H1=1      also run h2load --h1 (HTTP/1.1 with h2load's client)
+#   GENERATORS  which load generators to run (default "wrk h2load")
 # The markdown table goes to stdout; progress goes to stderr. Needs root (namespaces, iptables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -174,10 +175,9 @@ add_pod client "$client" "$client_ip"
 add_pod server "$server" "$server_ip"
 
 # ---- registry ---------------------------------------------------------------------------------
-pod_yaml() {  # name ip mode: meshed, meshed-opaque (port 8080 declared opaque) or plain
+pod_yaml() {  # name ip mode: meshed or plain
   local labels="app: $1" annotations="{}"
   [ "$3" != plain ] && labels="$labels, meshctl.io/control-plane-ns: $mesh_ns"
-  [ "$3" = meshed-opaque ] && annotations='{config.meshctl.io/opaque-ports: "8080"}'
   cat <<YAML
 ---
 apiVersion: v1
@@ -251,21 +251,22 @@ reset_peak_rss() { echo 5 > "/proc/$1/clear_refs"; }  # VmHWM starts again from 
 ticks=$(getconf CLK_TCK)
 
 metrics() { in_ns "$1" curl -sf --max-time 5 http://127.0.0.1:4191/metrics; }
-# Sum of tcp_open_total over the series whose labels contain every given label="value".
-open_total() {  # pod-ns label...
+# Sum of request_total over the series whose labels contain every given label="value".
+requests_total() {  # pod-ns label...
   local ns=$1; shift
   metrics "$ns" | awk -v want="$*" '
     BEGIN { n = split(want, w, " ") }
-    /^tcp_open_total\{/ { ok = 1; for (i = 1; i <= n; i++) if (index($0, w[i]) == 0) ok = 0; if (ok) sum += $NF }
+    /^request_total\{/ { ok = 1; for (i = 1; i <= n; i++) if (index($0, w[i]) == 0) ok = 0; if (ok) sum += $NF }
     END { print sum + 0 }'
 }
-# The four counters that say which way traffic went: client proxy out over mTLS / in the clear,
-# server proxy in over mTLS / in the clear.
+# The four counters that say which way requests went: client proxy out over mTLS / in the clear,
+# server proxy in over mTLS / in the clear. (Connections are pooled between proxies, so requests,
+# not connections, are what to count.)
 path_counters() {
-  echo "$(open_total "$client" 'direction="outbound"' 'peer="dst"' 'tls="true"' "server_id=\"$server_id\"")" \
-    "$(open_total "$client" 'direction="outbound"' 'peer="dst"' 'tls="no_identity"' 'dst_pod="server"')" \
-    "$(open_total "$server" 'direction="inbound"' 'peer="src"' 'tls="true"' "client_id=\"$client_id\"")" \
-    "$(open_total "$server" 'direction="inbound"' 'peer="src"' 'tls="no_identity"')"
+  echo "$(requests_total "$client" 'direction="outbound"' 'tls="true"' "server_id=\"$server_id\"")" \
+    "$(requests_total "$client" 'direction="outbound"' 'tls="no_identity"' 'dst_pod="server"')" \
+    "$(requests_total "$server" 'direction="inbound"' 'tls="true"' "client_id=\"$client_id\"")" \
+    "$(requests_total "$server" 'direction="inbound"' 'tls="no_identity"')"
 }
 
 # One request from the client pod; prints the peer address the echo-server saw.
@@ -283,6 +284,15 @@ to_ms() {  # wrk latency: 812.00us, 1.23ms, 1.02s, 1.50m
     else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.2f", v * 60000 }
     else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
     else print "?" }'
+}
+
+# What the proxies counted, for a failed run's report.
+dump_proxy_metrics() {
+  local pod
+  for pod in "$client" "$server"; do
+    echo "---- /metrics of the proxy in $pod" >&3
+    metrics "$pod" | grep -E '^(request_total|response_total|tcp_open_connections)' >&3 || true
+  done
 }
 
 rows=()
@@ -309,7 +319,7 @@ run_load() {  # generator url tag
       local succeeded failed
       succeeded=$(awk '/^requests:/ {print $8}' "$out")
       failed=$(awk '/^requests:/ {print $10 + $12 + $14}' "$out")
-      [ "${succeeded:-0}" -gt 0 ] || { cat "$out" >&2; die "$tag: no request succeeded"; }
+      [ "${succeeded:-0}" -gt 0 ] || { cat "$out" >&2; dump_proxy_metrics; die "$tag: no request succeeded"; }
       [ "$failed" -eq 0 ] || log "$tag: $(grep '^requests:' "$out")"
       # (status codes can count a few answers more than "succeeded": the ones in flight at the end)
       grep -q "status codes: [0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx" "$out" || { cat "$out" >&2; die "$tag: answers other than 2xx"; }
@@ -360,19 +370,19 @@ measure() {  # scenario generator url
     read -r -a b <<< "$before"
     read -r -a a <<< "$after"
     d=($((a[0] - b[0])) $((a[1] - b[1])) $((a[2] - b[2])) $((a[3] - b[3])))
-    log "$tag: connections opened: client->mTLS ${d[0]}, client->clear ${d[1]}, server<-mTLS ${d[2]}, server<-clear ${d[3]}"
+    log "$tag: requests counted: client->mTLS ${d[0]}, client->clear ${d[1]}, server<-mTLS ${d[2]}, server<-clear ${d[3]} (load generator: $reqs)"
     if [ "$scenario" = mtls ]; then
-      [ "${d[0]}" -ge "$CONNS" ] && [ "${d[2]}" -ge "$CONNS" ] && [ "${d[1]}" -eq 0 ] && [ "${d[3]}" -eq 0 ] ||
-        die "$tag: traffic did not go through both proxies over mutual TLS"
+      [ "${d[0]}" -ge "$reqs" ] && [ "${d[2]}" -ge "$reqs" ] && [ "${d[1]}" -eq 0 ] && [ "${d[3]}" -eq 0 ] ||
+        die "$tag: requests did not go through both proxies over mutual TLS"
     else
-      [ "${d[1]}" -ge "$CONNS" ] && [ "${d[3]}" -ge "$CONNS" ] && [ "${d[0]}" -eq 0 ] && [ "${d[2]}" -eq 0 ] ||
-        die "$tag: traffic did not go through both proxies in the clear"
+      [ "${d[1]}" -ge "$reqs" ] && [ "${d[3]}" -ge "$reqs" ] && [ "${d[0]}" -eq 0 ] && [ "${d[2]}" -eq 0 ] ||
+        die "$tag: requests did not go through both proxies in the clear"
     fi
   fi
   rows+=("| $scenario | $gen | $rps | $p50 | $p90 | $p99 | $reqs | $c_cpu | $s_cpu | $per_req | $c_rss | $s_rss | $app_cpu |")
 }
 
-generators=(wrk h2load)
+read -r -a generators <<< "${GENERATORS:-wrk h2load}"
 [ "$H1" = 1 ] && generators+=(h2load-h1)
 
 # ---- scenario 1: direct -----------------------------------------------------------------------
@@ -446,27 +456,7 @@ wait_for_path() {  # scenario
 }
 
 # ---- scenario 2: both proxies, mutual TLS -----------------------------------------------------
-# Discovery marks a meshed pod's HTTP port with the h2 hint. Some builds carry only endpoints
-# that also name an opaque transport port over mutual TLS, and send h2-hinted ones in the clear
-# (discovery sets that port for opaque ports only). Find out which this build does; if HTTP to a
-# meshed pod goes in the clear, declare 8080 opaque on the server pod: in a build without the
-# per-request HTTP layer that is the same data path (detection, then the opaque mTLS transport).
 mtls_note="HTTP port with discovery's h2 hint"
-for _ in $(seq 100); do
-  probe "http://$cluster_ip/probe" >/dev/null || true
-  read -r -a c <<< "$(path_counters)"
-  [ "${c[0]}" -gt 0 ] || [ "${c[1]}" -gt 0 ] && break
-  sleep 0.1
-done
-if [ "${c[0]}" -eq 0 ]; then
-  [ "${c[1]}" -gt 0 ] || die "mtls: requests to $cluster_ip never reached the server pod (counters: ${c[*]})"
-  log "WARNING: the server pod is meshed, yet HTTP to it went out in the clear" \
-    "(tls=\"no_identity\", no_tls_reason=\"not_provided_by_service_discovery\"): this build's outbound" \
-    "proxy wants an opaque transport port that discovery gives to opaque ports only." \
-    "Declaring port 8080 opaque on the server pod for the mtls scenario."
-  mtls_note="port 8080 declared opaque on the server pod (with the h2 hint this build sent HTTP to the meshed pod in the clear)"
-  write_pods meshed-opaque
-fi
 wait_for_path mtls
 for gen in "${generators[@]}"; do measure mtls "$gen" "http://$cluster_ip/"; done
 

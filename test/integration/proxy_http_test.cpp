@@ -226,4 +226,29 @@ TEST_CASE("the HTTP layer carries each request between proxies and counts it", "
     CHECK(metric(mb, "request_total", {"direction=\"inbound\"", "tls=\"no_identity\"",
                                        "no_tls_reason=\"no_tls_from_remote\"", "target_addr=\"" + target(app.http) + "\""}) == 2);
   }
+
+  SECTION("flow-control windows are handed back: megabytes of answers over one pooled connection") {
+    dst_a.set_outbound(app.http);
+    // 150 answers of ~12 KiB each: far more than one connection window (1 MiB) in total, so
+    // any byte not handed back would stall the shared connection before the end.
+    std::vector<std::string> args{"-d", std::string(12000, 'w')};
+    for (int i = 0; i < 150; ++i) args.push_back("http://" + via_a + "/w" + std::to_string(i));
+    const auto r = curl(a.outbound_port(), "/w", args);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("\"path\":\"/w149\"") != std::string::npos);
+  }
+
+  SECTION("thousands of concurrent requests complete: flow-control windows are handed back") {
+    dst_a.set_outbound(app.http);
+    // 6,000 HTTP/1.1 and then 6,000 HTTP/2 answers over the proxies' pooled connections: several
+    // times their 1 MiB windows, so a byte whose window was not handed back would, sooner or
+    // later, stall every stream sharing the connection.
+    for (const char* version : {"--h1", "--no-tls-proto=h2c"}) {
+      const auto r = run_command({"/usr/bin/timeout", "60", "/usr/bin/h2load", version, "-n", "6000", "-c", "16", "-t",
+                                  "2", "-m", "4", "http://" + via_a + "/"});
+      INFO(version << "\n" << r.out << r.err);
+      CHECK(r.out.find("6000 succeeded, 0 failed, 0 errored") != std::string::npos);
+    }
+  }
 }

@@ -154,7 +154,8 @@ struct H2Session::Callbacks {
     st->error_code = code;
     if (st->in && !st->in->ended()) st->in->fail();
     if (st->out && !st->out->done()) st->out->abandon();
-    if (st->in) st->in->on_taken = nullptr;
+    // `in` keeps its on_taken: bytes still buffered there count against the connection's window
+    // until the consumer takes them, closed stream or not.
     if (st->out) st->out->on_readable = nullptr;
     st->head_ready.set();
     if (st->on_close) {
