@@ -553,7 +553,8 @@ TEST_CASE("restarting the destination service loses no request", "[mesh][netns]"
 TEST_CASE("SIGTERM lets the proxy finish a request in flight, refuse new ones and exit 0", "[mesh][netns]") {
   Mesh mesh;
   Mesh::ClientResult slow{};
-  std::thread in_flight([&] {
+  // A jthread: joined however the test ends, before the mesh goes.
+  std::jthread in_flight([&] {
     slow = mesh.run_client(mesh.a, {"--timeout", "20s", "--http1", http_url("/slow?delay=4s")});
   });
   // The request is in flight once A's proxy holds its connection to B.
