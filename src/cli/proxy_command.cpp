@@ -45,6 +45,9 @@ int run_proxy_command() {
   dst.addr = config.destination_addr;
   dst.server_identity = config.destination_name;
   dst.identity = [&identity] { return identity.current(); };
+  // A target keeps its answer for a while after its last connection closed: the next connection
+  // needs no new round trip and still finds it while the destination is unreachable.
+  dst.idle_retention = std::chrono::seconds(60);
   core::discovery::DestinationClient resolver(dst);
   resolver.start();
   return proxy::run_proxy(config, resolver, [&identity] { return identity.current(); });

@@ -319,6 +319,31 @@ TEST_CASE("destination serves a proxy's watches and follows the registry", "[des
   }
 }
 
+TEST_CASE("with idle retention a released watch keeps its answer for a while, also without the destination",
+          "[destination][integration]") {
+  Mesh mesh;
+  const auto workload = mesh.workload();
+  discovery::DestinationClientOptions o;
+  o.addr = mesh.destination_addr;
+  o.server_identity = kDestination;
+  o.identity = [&] { return workload->current(); };
+  o.idle_retention = 1500ms;
+  discovery::DestinationClient client(o);
+  client.start();
+
+  auto watch = client.watch(kTarget);
+  REQUIRE(eventually([&] { return watch->current() != nullptr; }));
+  const auto answer = watch->current();
+  watch.reset();
+  CHECK(client.watched_targets() == 1);
+  CHECK(mesh.destination->stop(SIGTERM) == 0);
+  // Taken again while nobody held it and the destination is gone: the answer is there at once.
+  auto again = client.watch(kTarget);
+  CHECK(again->current() == answer);
+  again.reset();
+  CHECK(eventually([&] { return client.watched_targets() == 0; }));
+}
+
 TEST_CASE("destination refuses bad lines per line and clients without a mesh certificate", "[destination][integration]") {
   Mesh mesh;
   const auto workload = mesh.workload();

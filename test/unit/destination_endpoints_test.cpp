@@ -97,7 +97,7 @@ TEST_CASE("a Service's endpoints follow the endpoints controller", "[destination
       CHECK(e.weight == 10000);
       CHECK(e.identity == "web.default.serviceaccount.identity.meshctl.cluster.local");
       CHECK(e.hint == ProtocolHint::h2);
-      CHECK(e.opaque_transport_port == 0);
+      CHECK(e.opaque_transport_port == 4143);
       CHECK(e.labels == std::map<std::string, std::string>{{"namespace", "default"},
                                                            {"service", "web"},
                                                            {"pod", "web-1"},

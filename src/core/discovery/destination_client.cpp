@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -69,6 +70,7 @@ class DestinationClient::Impl : public std::enable_shared_from_this<DestinationC
   void start() {
     if (thread_.joinable()) return;
     asio::co_spawn(io_, run(), asio::detached);
+    if (options_.idle_retention.count() > 0) asio::co_spawn(io_, expire_idle(), asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }
   void stop() {
@@ -89,6 +91,7 @@ class DestinationClient::Impl : public std::enable_shared_from_this<DestinationC
 
  private:
   awaitable<void> run();
+  awaitable<void> expire_idle();
   awaitable<bool> connect_once();
   awaitable<void> write_loop(std::shared_ptr<Link> link);
   void handle_answer(const std::string_view line);
@@ -107,6 +110,10 @@ class DestinationClient::Impl : public std::enable_shared_from_this<DestinationC
   struct Entry {
     std::string target;
     std::weak_ptr<Watch> watch;
+    // With idle_retention: the client's own reference, dropped once nobody else held the watch
+    // for that long.
+    std::shared_ptr<Watch> kept;
+    std::optional<Clock::time_point> idle_since;
   };
 
   DestinationClientOptions options_;
@@ -167,14 +174,18 @@ std::shared_ptr<TargetWatch> DestinationClient::Impl::watch(const std::string& t
   {
     std::lock_guard lock(mu_);
     if (const auto it = by_target_.find(target); it != by_target_.end()) {
-      if (auto existing = by_id_[it->second].watch.lock()) return existing;
+      auto& entry = by_id_[it->second];
+      if (auto existing = entry.watch.lock()) {
+        entry.idle_since.reset();
+        return existing;
+      }
     }
     id = next_id_++;
     w = std::make_shared<Watch>([weak = weak_from_this(), target, id] {
       if (auto self = weak.lock()) self->release(target, id);
     });
     by_target_[target] = id;
-    by_id_[id] = {target, w};
+    by_id_[id] = {target, w, options_.idle_retention.count() > 0 ? w : nullptr, std::nullopt};
   }
   // Handlers hold the client weakly: the io_context they wait in belongs to it.
   asio::post(io_, [weak = weak_from_this(), id, target] {
@@ -215,6 +226,34 @@ void DestinationClient::Impl::handle_answer(std::string_view line) {
   }
   if (w) w->set(std::make_shared<const EndpointSet>(std::move(*answer->set)));
   // `w` may be the last reference: its destructor runs here, outside the lock.
+}
+
+awaitable<void> DestinationClient::Impl::expire_idle() {
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  const auto period = std::min<std::chrono::milliseconds>(options_.idle_retention, std::chrono::seconds(1));
+  for (;;) {
+    tick.expires_after(period);
+    error_code ec;
+    co_await tick.async_wait(asio::redirect_error(use_awaitable, ec));
+    std::vector<std::shared_ptr<Watch>> expired;
+    {
+      std::lock_guard lock(mu_);
+      const auto now = Clock::now();
+      for (auto& [id, entry] : by_id_) {
+        if (!entry.kept) continue;
+        // Only the client holds it: nobody can take a new reference but watch(), under mu_.
+        if (entry.kept.use_count() > 1) {
+          entry.idle_since.reset();
+        } else if (!entry.idle_since) {
+          entry.idle_since = now;
+        } else if (now - *entry.idle_since >= options_.idle_retention) {
+          expired.push_back(std::move(entry.kept));
+        }
+      }
+    }
+    // Their destructors release (and cancel) them, taking mu_ themselves.
+    expired.clear();
+  }
 }
 
 awaitable<void> DestinationClient::Impl::write_loop(std::shared_ptr<Link> link) {

@@ -1,10 +1,10 @@
 #pragma once
 // The proxy's side of discovery: a Resolver over one mutual-TLS connection to the destination
 // service (docs/destination-protocol.md). Watches on the same target share one watch on the
-// wire; a watch nobody holds any more is cancelled. When the connection drops, every watch keeps
-// its last snapshot (the proxy keeps serving on it) while the client reconnects with capped,
-// jittered exponential backoff and re-sends its watches; the answers that follow replace the
-// snapshots. Runs on its own thread.
+// wire; a watch nobody holds any more is cancelled (after `idle_retention`). When the
+// connection drops, every watch keeps its last snapshot (the proxy keeps serving on it) while
+// the client reconnects with capped, jittered exponential backoff and re-sends its watches; the
+// answers that follow replace the snapshots. Runs on its own thread.
 
 #include <chrono>
 #include <cstdint>
@@ -32,6 +32,10 @@ struct DestinationClientOptions {
   // How often an idle connection sends an empty line; a connection silent for three times this
   // long is taken for dead (the destination sends its own keep-alives every 10 s).
   std::chrono::milliseconds keepalive{10000};
+  // How long a watch nobody holds stays open with its last snapshot before it is cancelled, so a
+  // target used connection after connection keeps its answer between them, also while the
+  // destination is unreachable. 0: cancelled as soon as the last holder lets go.
+  std::chrono::milliseconds idle_retention{0};
 };
 
 class DestinationClient final : public Resolver {

@@ -166,12 +166,11 @@ Endpoint endpoint_for_pod(const store::Snapshot& snapshot, const Json& pod, int 
                       !ports_contain(annotation(pod, names::kSkipInboundPortsAnnotation), port);
   if (meshed) {
     e.identity = identity::identity_name({ns, sa}, config.mesh_namespace, config.trust_domain);
-    if (service_says_opaque || pod_port_is_opaque(snapshot, pod, port)) {
-      e.hint = ProtocolHint::opaque;
-      e.opaque_transport_port = config.opaque_transport_port;
-    } else {
-      e.hint = ProtocolHint::h2;
-    }
+    const bool opaque = service_says_opaque || pod_port_is_opaque(snapshot, pod, port);
+    e.hint = opaque ? ProtocolHint::opaque : ProtocolHint::h2;
+    // Every meshed endpoint is reached on its proxy's inbound port (docs/destination-protocol.md):
+    // a proxy treats an endpoint without one as unmeshed and would talk to it in the clear.
+    e.opaque_transport_port = config.opaque_transport_port;
   }
   return e;
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc"
@@ -34,8 +35,17 @@ type HTTPAnswer struct {
 	Body    string              `json:"body"`
 }
 
+// A `delay` query parameter (a Go duration, at most a minute) holds the answer back, so a test
+// can keep a request in flight.
 func (s *server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if d, err := time.ParseDuration(r.URL.Query().Get("delay")); err == nil && d > 0 && d <= time.Minute {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Echo-Pod", s.pod)
 	_ = json.NewEncoder(w).Encode(HTTPAnswer{s.pod, r.Proto, r.Method, r.URL.RequestURI(), r.Host, r.RemoteAddr, r.Header, string(body)})
