@@ -11,6 +11,8 @@
 #include <boost/asio/write.hpp>
 #include <tuple>
 
+#include "dataplane/proxy/tcp_stats.h"
+
 namespace meshctl::dataplane::proxy {
 
 class ByteStream {
@@ -21,9 +23,9 @@ class ByteStream {
   virtual boost::asio::awaitable<std::tuple<error_code, std::size_t>> write(boost::asio::const_buffer b) = 0;
   virtual void close() = 0;
   virtual boost::asio::any_io_executor executor() = 0;
-  // For tcp_read_bytes_total and tcp_write_bytes_total.
-  std::uint64_t bytes_read = 0;
-  std::uint64_t bytes_written = 0;
+  // Where the connection's bytes are counted as they move (tcp_read_bytes_total,
+  // tcp_write_bytes_total); null counts nothing. The series outlives every connection.
+  TcpStats::Series* counts = nullptr;
 };
 
 template <class S>
@@ -32,12 +34,12 @@ class ByteStreamOf final : public ByteStream {
   explicit ByteStreamOf(S s) : s_(std::move(s)) {}
   boost::asio::awaitable<std::tuple<error_code, std::size_t>> read_some(boost::asio::mutable_buffer b) override {
     auto r = co_await s_.async_read_some(b, boost::asio::as_tuple(boost::asio::use_awaitable));
-    bytes_read += std::get<1>(r);
+    if (counts) counts->read_bytes.fetch_add(std::get<1>(r), std::memory_order_relaxed);
     co_return r;
   }
   boost::asio::awaitable<std::tuple<error_code, std::size_t>> write(boost::asio::const_buffer b) override {
     auto r = co_await boost::asio::async_write(s_, b, boost::asio::as_tuple(boost::asio::use_awaitable));
-    bytes_written += std::get<1>(r);
+    if (counts) counts->write_bytes.fetch_add(std::get<1>(r), std::memory_order_relaxed);
     co_return r;
   }
   void close() override {

@@ -338,24 +338,24 @@ awaitable<Http1Outcome> serve_http1(tcp::socket& client, const Forward& forward,
 namespace {
 
 struct Exchange : std::enable_shared_from_this<Exchange> {
-  explicit Exchange(tcp::socket s) : sock(std::move(s)) {}
-  tcp::socket sock;
+  explicit Exchange(AppConnection c) : conn(std::move(c)), sock(conn.sock) {}
+  AppConnection conn;
+  tcp::socket& sock;  // conn's
   beast::flat_buffer buffer;
   std::optional<http::response_parser<http::buffer_body>> parser;
   bool request_done = false;
   bool response_done = false;
   bool failed = false;
   bool keep_alive = false;
-  std::function<void(tcp::socket)> give_back;
+  std::function<void(AppConnection)> give_back;
 
   void fail() {
     failed = true;
-    error_code ignored;
-    sock.close(ignored);
+    conn.close();
   }
   void maybe_give_back() {
     if (request_done && response_done && !failed && keep_alive && give_back && sock.is_open()) {
-      give_back(std::move(sock));
+      give_back(std::move(conn));
     }
   }
 };
@@ -398,8 +398,8 @@ awaitable<void> read_response_body(std::shared_ptr<Exchange> x, std::shared_ptr<
 
 }  // namespace
 
-awaitable<Answer> http1_exchange(tcp::socket app, const RequestHead& head, std::shared_ptr<BodyPipe> body,
-                                 std::function<void(tcp::socket)> give_back) {
+awaitable<Answer> http1_exchange(AppConnection app, const RequestHead& head, std::shared_ptr<BodyPipe> body,
+                                 std::function<void(AppConnection)> give_back) {
   auto x = std::make_shared<Exchange>(std::move(app));
   x->give_back = std::move(give_back);
   const bool has_body = body && !body->done();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/proxy/app_connection.h"
 #include "dataplane/proxy/http_types.h"
 
 namespace meshctl::dataplane::proxy {
@@ -51,12 +52,11 @@ boost::asio::awaitable<Http1Outcome> serve_http1(boost::asio::ip::tcp::socket& c
 Answer error_answer(int status, std::string cause);
 
 // Sends a request to an HTTP/1.1 server on `app` and returns its answer once the head arrived;
-// the body keeps flowing through the answer's pipe. `give_back` receives the socket when the
-// exchange ended cleanly and the server keeps the connection open. On failure before an answer,
-// the answer has status 0 and `error` set.
-boost::asio::awaitable<Answer> http1_exchange(boost::asio::ip::tcp::socket app, const RequestHead& head,
-                                              std::shared_ptr<BodyPipe> body,
-                                              std::function<void(boost::asio::ip::tcp::socket)> give_back);
+// the body keeps flowing through the answer's pipe. `give_back` receives the connection when the
+// exchange ended cleanly and the server keeps it open. On failure before an answer, the answer
+// has status 0 and `error` set.
+boost::asio::awaitable<Answer> http1_exchange(AppConnection app, const RequestHead& head, std::shared_ptr<BodyPipe> body,
+                                              std::function<void(AppConnection)> give_back);
 
 const char* reason_phrase(int status);
 

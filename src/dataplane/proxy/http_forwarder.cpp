@@ -42,7 +42,7 @@ struct HttpForwarder::Worker {
   Event stop;
   std::map<std::string, std::shared_ptr<H2Session>> h2;           // by "addr|identity"
   std::map<std::string, std::shared_ptr<Event>> connecting;       // h2 connections being set up
-  std::map<std::string, std::vector<tcp::socket>> idle_h1;        // by address
+  std::map<std::string, std::vector<AppConnection>> idle_h1;      // by address
   std::vector<std::weak_ptr<H2Session>> servers;
 };
 
@@ -78,13 +78,7 @@ void HttpForwarder::drain_worker() {
     if (auto s = weak.lock()) s->shutdown();
   }
   w.servers.clear();
-  for (auto& [key, sockets] : w.idle_h1) {
-    for (auto& s : sockets) {
-      boost::system::error_code ignored;
-      s.close(ignored);
-    }
-  }
-  w.idle_h1.clear();
+  w.idle_h1.clear();  // closes them
 }
 
 void HttpForwarder::init_worker(const asio::any_io_executor& ex) {
@@ -154,12 +148,11 @@ awaitable<std::shared_ptr<H2Session>> HttpForwarder::h2_session(const Hop& hop, 
     }
     io = std::make_unique<TlsByteStream>(std::move(tls));
   }
-  auto session = H2Session::make(std::move(io), H2Session::Role::client);
   auto guard = std::make_shared<TcpSeriesGuard>(tcp_.series(hop.tcp_labels));
+  io->counts = &guard->series();
+  auto session = H2Session::make(std::move(io), H2Session::Role::client);
   H2Session* raw = session.get();
   session->on_closed = [this, key, raw, guard] {
-    guard->read += raw->io().bytes_read;
-    guard->written += raw->io().bytes_written;
     auto& wk = worker();
     if (auto it = wk.h2.find(key); it != wk.h2.end() && it->second.get() == raw) wk.h2.erase(it);
   };
@@ -171,30 +164,31 @@ awaitable<std::shared_ptr<H2Session>> HttpForwarder::h2_session(const Hop& hop, 
 awaitable<Answer> HttpForwarder::forward_h1(const Hop& hop, const RequestHead& head, std::shared_ptr<BodyPipe> body) {
   const auto ex = co_await asio::this_coro::executor;
   const std::string key = hop.addr.to_string();
-  auto give_back = [this, key](tcp::socket s) {
+  auto give_back = [this, key](AppConnection c) {
     auto& w = worker();
     auto& idle = w.idle_h1[key];
-    if (!w.stop.is_set() && idle.size() < kMaxIdlePerAddress) idle.push_back(std::move(s));
+    if (!w.stop.is_set() && idle.size() < kMaxIdlePerAddress) idle.push_back(std::move(c));
   };
   // A kept-alive connection the server closed meanwhile fails the request before any answer;
   // without a body to replay, such a request is tried once more on a new connection.
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto& idle = worker().idle_h1[key];
-    std::optional<tcp::socket> sock;
-    while (!idle.empty() && !sock) {
-      tcp::socket s = std::move(idle.back());
+    std::optional<AppConnection> conn;
+    while (!idle.empty() && !conn) {
+      AppConnection c = std::move(idle.back());
       idle.pop_back();
-      if (idle_socket_usable(s)) sock.emplace(std::move(s));
+      if (idle_socket_usable(c.sock)) conn.emplace(std::move(c));
     }
-    const bool reused = sock.has_value();
-    if (!sock) {
-      sock.emplace(ex);
-      if (const auto ec = co_await connect_with_timeout(*sock, hop.addr, connect_timeout_)) {
+    const bool reused = conn.has_value();
+    if (!conn) {
+      tcp::socket sock(ex);
+      if (const auto ec = co_await connect_with_timeout(sock, hop.addr, connect_timeout_)) {
         co_return error_answer(ec == asio::error::timed_out ? 504 : 502,
                                "connect to " + hop.addr.to_string() + " failed: " + status_cause(ec));
       }
+      conn.emplace(std::move(sock), std::make_unique<TcpSeriesGuard>(tcp_.series(hop.tcp_labels)));
     }
-    Answer a = co_await http1_exchange(std::move(*sock), head, body, give_back);
+    Answer a = co_await http1_exchange(std::move(*conn), head, body, give_back);
     if (a.head.status != 0) co_return a;
     if (!reused || (body && !body->done())) co_return error_answer(502, a.error);
   }

@@ -80,23 +80,22 @@ awaitable<Peeked> peek_until(tcp::socket& s, std::size_t max, Clock::time_point 
 template <class S>
 constexpr bool kIsTls = std::is_same_v<S, TlsStream>;
 
-struct PumpCounts {
-  std::uint64_t a_read = 0, a_written = 0, b_read = 0, b_written = 0;
-};
-
-// One direction of the pump. EOF is passed on as a half-close where the stream allows it (TCP);
-// Asio's TLS stream cannot send close_notify while a read is pending, so EOF toward a TLS peer,
-// like any error, ends both directions.
+// One direction of the pump. A clean EOF is passed on as a half-close, so protocols where the
+// client shuts down its sending side and then reads the answer keep working. Toward a TLS peer
+// the half-close is a FIN on the TCP connection underneath: Asio's TLS stream cannot send
+// close_notify while the other direction's read is pending, and the peer proxy reads that FIN
+// as the end of this direction only (see tls_context, which ignores an EOF without close_notify).
+// Any error ends both directions.
 template <class From, class To>
-awaitable<void> copy(From& from, To& to, std::uint64_t& read, std::uint64_t& written) {
+awaitable<void> copy(From& from, To& to, TcpSeriesGuard& from_count, TcpSeriesGuard& to_count) {
   auto buf = std::make_unique<char[]>(kPumpBuffer);
   bool failed = false;
   for (;;) {
     auto [ec, n] = co_await from.async_read_some(asio::buffer(buf.get(), kPumpBuffer), nothrow);
-    read += n;
+    from_count.add_read(n);
     if (n > 0) {
       auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.get(), n), nothrow);
-      written += wn;
+      to_count.add_written(wn);
       if (wec) {
         failed = true;
         break;
@@ -108,7 +107,7 @@ awaitable<void> copy(From& from, To& to, std::uint64_t& read, std::uint64_t& wri
     }
   }
   error_code ignored;
-  if (!failed && !kIsTls<To>) {
+  if (!failed) {
     to.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
     co_return;
   }
@@ -116,9 +115,16 @@ awaitable<void> copy(From& from, To& to, std::uint64_t& read, std::uint64_t& wri
   to.lowest_layer().close(ignored);
 }
 
+// An HTTP/2 session's connection, its bytes counted on `count`'s series as they move.
+template <class S>
+std::unique_ptr<ByteStream> counted(std::unique_ptr<S> io, TcpSeriesGuard& count) {
+  io->counts = &count.series();
+  return io;
+}
+
 template <class A, class B>
-awaitable<void> pump(A& a, B& b, PumpCounts& counts) {
-  co_await (copy(a, b, counts.a_read, counts.b_written) && copy(b, a, counts.b_read, counts.a_written));
+awaitable<void> pump(A& a, B& b, TcpSeriesGuard& a_count, TcpSeriesGuard& b_count) {
+  co_await (copy(a, b, a_count, b_count) && copy(b, a, b_count, a_count));
   error_code ignored;
   a.lowest_layer().close(ignored);
   b.lowest_layer().close(ignored);
@@ -410,9 +416,7 @@ struct Proxy::Impl {
         co_return;
       }
       TcpSeriesGuard up(tcp_stats.series(outbound_dst_labels(dst, "", "not_provided_by_service_discovery", {})));
-      PumpCounts counts;
-      co_await pump(client, upstream, counts);
-      src.read += counts.a_read, src.written += counts.a_written, up.read += counts.b_read, up.written += counts.b_written;
+      co_await pump(client, upstream, src, up);
       co_return;
     }
     if (snap->endpoints.empty()) {
@@ -459,12 +463,10 @@ struct Proxy::Impl {
       TcpSeriesGuard up(tcp_stats.series(outbound_dst_labels(target, "", "not_provided_by_service_discovery", ep.labels)));
       if (!prefix.empty()) {
         auto [pec, pn] = co_await asio::async_write(upstream, asio::buffer(prefix), nothrow);
-        up.written += pn;
+        up.add_written(pn);
         if (pec) co_return;
       }
-      PumpCounts counts;
-      co_await pump(client, upstream, counts);
-      src.read += counts.a_read, src.written += counts.a_written, up.read += counts.b_read, up.written += counts.b_written;
+      co_await pump(client, upstream, src, up);
       co_return;
     }
     const auto id = identity();
@@ -487,11 +489,9 @@ struct Proxy::Impl {
     const std::string header = encode_transport_header(ep.port) + prefix;
     TcpSeriesGuard up(tcp_stats.series(outbound_dst_labels(target, ep.identity, "", ep.labels)));
     auto [hec, hn] = co_await asio::async_write(tls, asio::buffer(header), nothrow);
-    up.written += hn;
+    up.add_written(hn);
     if (hec) co_return;
-    PumpCounts counts;
-    co_await pump(client, tls, counts);
-    src.read += counts.a_read, src.written += counts.a_written, up.read += counts.b_read, up.written += counts.b_written;
+    co_await pump(client, tls, src, up);
   }
 
   // ---- HTTP -----------------------------------------------------------------------------------
@@ -525,7 +525,15 @@ struct Proxy::Impl {
     r.hop.addr = to_proxy ? proxy_address(ep) : target;
     r.hop.identity = to_proxy ? ep.identity : "";
     r.hop.target_port = ep.port;
-    r.hop.tcp_labels = outbound_dst_labels(target, r.hop.identity, "not_provided_by_service_discovery", ep.labels);
+    if (to_proxy) {
+      // The HTTP/2 connection to the peer proxy carries every service's requests to that pod, so
+      // it is labelled with the address dialled and the pod, not with one service.
+      auto pod_labels = ep.labels;
+      pod_labels.erase("service");
+      r.hop.tcp_labels = outbound_dst_labels(r.hop.addr, ep.identity, "", pod_labels);
+    } else {
+      r.hop.tcp_labels = outbound_dst_labels(target, "", "not_provided_by_service_discovery", ep.labels);
+    }
     r.labels = label("direction", "outbound") + "," + label("authority", head.authority) + "," + target_labels(target) +
                "," +
                (to_proxy ? label("tls", "true") + "," + label("server_id", ep.identity)
@@ -597,10 +605,9 @@ struct Proxy::Impl {
       auto handler = [this, dst, watch](std::shared_ptr<H2Session> s, std::shared_ptr<H2Stream> st) -> awaitable<void> {
         co_await relay_stream(s, st, route_outbound(dst, *watch, st->request), false);
       };
-      auto session = H2Session::make(std::make_unique<TcpByteStream>(std::move(client)), H2Session::Role::server, handler);
+      auto session = H2Session::make(counted(std::make_unique<TcpByteStream>(std::move(client)), src), H2Session::Role::server, handler);
       forwarder.track_server(session);
       co_await session->run();
-      src.read += session->io().bytes_read, src.written += session->io().bytes_written;
       co_return;
     }
     const Forward forward = [this, dst, watch](RequestHead head, std::shared_ptr<BodyPipe> body) -> awaitable<Answer> {
@@ -622,6 +629,7 @@ struct Proxy::Impl {
     };
     Http1Limits limits;
     const auto result = co_await serve_http1(client, forward, limits, forwarder.stop_event());
+    add_kernel_byte_counts(client, src);
     if (!result.upgrade) co_return;
     // Upgrade and CONNECT: the rest of the connection is a byte stream to one endpoint.
     const auto snap = watch->current();
@@ -699,12 +707,10 @@ struct Proxy::Impl {
     TcpSeriesGuard up(tcp_stats.series(inbound_dst_labels(app)));
     if (!prefix.empty()) {
       auto [pec, pn] = co_await asio::async_write(upstream, asio::buffer(prefix), nothrow);
-      up.written += pn;
+      up.add_written(pn);
       if (pec) co_return;
     }
-    PumpCounts counts;
-    co_await pump(s, upstream, counts);
-    src.read += counts.a_read, src.written += counts.a_written, up.read += counts.b_read, up.written += counts.b_written;
+    co_await pump(s, upstream, src, up);
   }
 
   Routed route_inbound(const SocketAddress& app, const std::string& tls_labels) {
@@ -727,10 +733,9 @@ struct Proxy::Impl {
                                              std::shared_ptr<H2Stream> st) -> awaitable<void> {
         co_await relay_stream(session, st, route_inbound(app, tls_labels), false);
       };
-      auto session = H2Session::make(std::make_unique<TcpByteStream>(std::move(s)), H2Session::Role::server, handler);
+      auto session = H2Session::make(counted(std::make_unique<TcpByteStream>(std::move(s)), src), H2Session::Role::server, handler);
       forwarder.track_server(session);
       co_await session->run();
-      src.read += session->io().bytes_read, src.written += session->io().bytes_written;
       co_return;
     }
     const Forward forward = [this, app, tls_labels](RequestHead head, std::shared_ptr<BodyPipe> body) -> awaitable<Answer> {
@@ -745,6 +750,7 @@ struct Proxy::Impl {
       co_return a;
     };
     const auto result = co_await serve_http1(s, forward, Http1Limits{}, forwarder.stop_event());
+    add_kernel_byte_counts(s, src);
     if (result.upgrade) co_await carry_to_app(s, app, result.replay, src);
   }
 
@@ -774,10 +780,9 @@ struct Proxy::Impl {
       const bool http1 = header_value(st->request.headers, kOrigProtoHeader) == "HTTP/1.1";
       co_await relay_stream(s, st, std::move(r), http1);
     };
-    auto session = H2Session::make(std::make_unique<TlsByteStream>(std::move(tls)), H2Session::Role::server, handler);
+    auto session = H2Session::make(counted(std::make_unique<TlsByteStream>(std::move(tls)), src), H2Session::Role::server, handler);
     forwarder.track_server(session);
     co_await session->run();
-    src.read += session->io().bytes_read, src.written += session->io().bytes_written;
   }
 
   awaitable<void> serve_inbound_mtls(tcp::socket s, std::shared_ptr<const core::identity::CertifiedIdentity> id) {
@@ -812,7 +817,7 @@ struct Proxy::Impl {
         if (r.index() != 0) co_return;
         auto [ec, n] = std::get<0>(r);
         head.append(buf, n);
-        src.read += n;
+        src.add_read(n);
         const auto status = decode_transport_header(head, h);
         if (status == HeaderStatus::complete) break;
         if (status == HeaderStatus::invalid || ec) {
@@ -834,12 +839,10 @@ struct Proxy::Impl {
     TcpSeriesGuard up(tcp_stats.series(inbound_dst_labels(app)));
     if (!leftover.empty()) {
       auto [ec, n] = co_await asio::async_write(upstream, asio::buffer(leftover), nothrow);
-      up.written += n;
+      up.add_written(n);
       if (ec) co_return;
     }
-    PumpCounts counts;
-    co_await pump(tls, upstream, counts);
-    src.read += counts.a_read, src.written += counts.a_written, up.read += counts.b_read, up.written += counts.b_written;
+    co_await pump(tls, upstream, src, up);
   }
 
   // ---- admin ----------------------------------------------------------------------------------

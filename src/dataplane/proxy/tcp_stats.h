@@ -34,7 +34,9 @@ class TcpStats {
   std::map<std::string, std::unique_ptr<Series>> series_;
 };
 
-// One open connection's accounting: opened on construction, closed (bytes added) on destruction.
+// One open connection's accounting: opened on construction, closed on destruction. Bytes are
+// added as they move, so a long-lived connection's counters are current while it is open; the
+// increments are relaxed atomics on the series, no lock.
 class TcpSeriesGuard {
  public:
   explicit TcpSeriesGuard(TcpStats::Series& s) : s_(s) {
@@ -42,15 +44,14 @@ class TcpSeriesGuard {
     s_.open.fetch_add(1, std::memory_order_relaxed);
   }
   ~TcpSeriesGuard() {
-    s_.read_bytes.fetch_add(read, std::memory_order_relaxed);
-    s_.write_bytes.fetch_add(written, std::memory_order_relaxed);
     s_.close_total.fetch_add(1, std::memory_order_relaxed);
     s_.open.fetch_sub(1, std::memory_order_relaxed);
   }
   TcpSeriesGuard(const TcpSeriesGuard&) = delete;
   TcpSeriesGuard& operator=(const TcpSeriesGuard&) = delete;
-  std::uint64_t read = 0;
-  std::uint64_t written = 0;
+  void add_read(std::uint64_t n) { s_.read_bytes.fetch_add(n, std::memory_order_relaxed); }
+  void add_written(std::uint64_t n) { s_.write_bytes.fetch_add(n, std::memory_order_relaxed); }
+  TcpStats::Series& series() { return s_; }
 
  private:
   TcpStats::Series& s_;
