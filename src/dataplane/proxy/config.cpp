@@ -37,16 +37,23 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-// "warn,meshctl=info": the meshctl directive wins, else the bare level.
-core::log::Level parse_log_filter(std::string_view text, std::string_view source) {
-  std::optional<core::log::Level> bare, ours;
+// Calls `fn` with each trimmed, non-empty item of a comma-separated list.
+template <class Fn>
+void for_each_item(std::string_view text, Fn fn) {
   std::size_t start = 0;
   while (start <= text.size()) {
     auto end = text.find(',', start);
     if (end == std::string_view::npos) end = text.size();
     const std::string item = trim(text.substr(start, end - start));
     start = end + 1;
-    if (item.empty()) continue;
+    if (!item.empty()) fn(item);
+  }
+}
+
+// "warn,meshctl=info": the meshctl directive wins, else the bare level.
+core::log::Level parse_log_filter(std::string_view text, std::string_view source) {
+  std::optional<core::log::Level> bare, ours;
+  for_each_item(text, [&](const std::string& item) {
     const auto eq = item.find('=');
     if (eq == std::string::npos) {
       bare = core::log::parse_level(item, source);
@@ -55,7 +62,7 @@ core::log::Level parse_log_filter(std::string_view text, std::string_view source
     } else {
       core::log::parse_level(item.substr(eq + 1), source);  // validate other targets' levels too
     }
-  }
+  });
   return ours.value_or(bare.value_or(core::log::Level::info));
 }
 
@@ -69,26 +76,20 @@ bool parse_bool(std::string_view text, std::string_view source) {
 
 PortSet parse_port_set(std::string_view text, std::string_view source) {
   PortSet set;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto end = text.find(',', start);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string item = trim(text.substr(start, end - start));
-    start = end + 1;
-    if (item.empty()) continue;
+  for_each_item(text, [&](const std::string& item) {
     const auto dash = item.find('-');
     if (dash == std::string::npos) {
       const int p = parse_port(item, source, text);
       set.add_range(p, p);
-    } else {
-      const int first = parse_port(std::string_view(item).substr(0, dash), source, text);
-      const int last = parse_port(std::string_view(item).substr(dash + 1), source, text);
-      if (last < first) {
-        throw core::Error(std::string(source) + ": \"" + std::string(text) + "\": range " + item + " is backwards");
-      }
-      set.add_range(first, last);
+      return;
     }
-  }
+    const int first = parse_port(std::string_view(item).substr(0, dash), source, text);
+    const int last = parse_port(std::string_view(item).substr(dash + 1), source, text);
+    if (last < first) {
+      throw core::Error(std::string(source) + ": \"" + std::string(text) + "\": range " + item + " is backwards");
+    }
+    set.add_range(first, last);
+  });
   return set;
 }
 

@@ -698,7 +698,10 @@ struct Proxy::Impl {
   }
 
   // The rest of an inbound connection as bytes to the application, `prefix` first.
-  awaitable<void> carry_to_app(tcp::socket& s, const SocketAddress& app, const std::string& prefix, TcpSeriesGuard& src) {
+  // The rest of an inbound connection (plain or mutual TLS) as a byte stream to the application,
+  // `prefix` (bytes already read from the client) first.
+  template <class Stream>
+  awaitable<void> carry_to_app(Stream& s, const SocketAddress& app, const std::string& prefix, TcpSeriesGuard& src) {
     tcp::socket upstream(s.get_executor());
     if (const auto ec = co_await connect_with_timeout(upstream, app, config.inbound_connect_timeout)) {
       core::log::info(kLog, "inbound: connect to " + app.to_string() + " failed: " + status_cause(ec));
@@ -830,19 +833,7 @@ struct Proxy::Impl {
     } else {
       port = original_dst(fd, Direction::inbound).port;
     }
-    const SocketAddress app = app_address(port);
-    tcp::socket upstream(tls.get_executor());
-    if (const auto ec = co_await connect_with_timeout(upstream, app, config.inbound_connect_timeout)) {
-      core::log::info(kLog, "inbound: connect to " + app.to_string() + " failed: " + status_cause(ec));
-      co_return;
-    }
-    TcpSeriesGuard up(tcp_stats.series(inbound_dst_labels(app)));
-    if (!leftover.empty()) {
-      auto [ec, n] = co_await asio::async_write(upstream, asio::buffer(leftover), nothrow);
-      up.add_written(n);
-      if (ec) co_return;
-    }
-    co_await pump(tls, upstream, src, up);
+    co_await carry_to_app(tls, app_address(port), leftover, src);
   }
 
   // ---- admin ----------------------------------------------------------------------------------
